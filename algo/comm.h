@@ -1,0 +1,86 @@
+/* comm.h — NCCL's decisions as data: a communicator's channels and the per-call choice.
+ *
+ * These structs are what the virtual GPU platform captures from the real NCCL library (written as
+ * the capture JSON documented in docs/capture-format.md) and what the decomposition (plan.h)
+ * consumes. They carry facts NCCL decided; nothing here re-derives them.
+ */
+#ifndef CCSIM_ALGO_COMM_H
+#define CCSIM_ALGO_COMM_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <glib.h>
+
+#define COMM_MAX_TREE_ARITY 3
+#define COMM_MAX_CHANNELS 64
+
+enum comm_proto { PROTO_LL = 0, PROTO_LL128 = 1, PROTO_SIMPLE = 2, PROTO_COUNT = 3 };
+/* NCCL's algorithm numbering (NCCL_ALGO_*): also the row order of the tuner's cost table. */
+enum comm_algo {
+  ALGO_TREE = 0, ALGO_RING = 1, ALGO_COLLNET_DIRECT = 2, ALGO_COLLNET_CHAIN = 3,
+  ALGO_NVLS = 4, ALGO_NVLS_TREE = 5, ALGO_PAT = 6, ALGO_COUNT = 7,
+  ALGO_NONE = -1 /* send/recv: no collective algorithm */
+};
+enum comm_op {
+  OP_ALL_REDUCE, OP_ALL_GATHER, OP_REDUCE_SCATTER, OP_BROADCAST, OP_REDUCE, OP_ALLTOALL, OP_SENDRECV,
+  OP_COUNT
+};
+/* How two ranks of a channel are connected, as NCCL set it up. */
+enum comm_transport { TRANSPORT_P2P = 0, TRANSPORT_SHM = 1, TRANSPORT_NET = 2, TRANSPORT_COLLNET = 3,
+                      TRANSPORT_NVLS = 4 };
+
+struct comm_ring {
+  int *order;              /* nranks ranks in ring order, starting at rank 0's position as NCCL lists it */
+};
+
+struct comm_tree_node {
+  int up;                  /* -1 at the root */
+  int down[COMM_MAX_TREE_ARITY]; /* -1 where unused */
+};
+
+struct comm_channel {
+  struct comm_ring ring;
+  struct comm_tree_node *tree; /* nranks entries, indexed by rank */
+};
+
+/* One communicator as NCCL built it. */
+struct comm_info {
+  int nranks, nnodes;
+  int *rank_node;          /* nranks: which cluster node each rank lives on */
+  int *rank_dev;           /* nranks: local CUDA device of each rank */
+  int nchannels;           /* collective channels (rings/trees) */
+  int nvls_channels, collnet_channels;
+  int p2p_nchannels, p2p_nchannels_per_peer;
+  size_t p2p_chunk_size;
+  size_t buff_size[PROTO_COUNT]; /* per-connection buffer size for LL, LL128, SIMPLE */
+  struct comm_channel *channels; /* nchannels */
+  /* transport[a*nranks+b]: how a sends to b where they are neighbours; -1 where not connected/known */
+  int8_t *transport;
+};
+
+/* NCCL's choice for one call, as its profiler/tuner interfaces report it. */
+struct comm_decision {
+  enum comm_op op;
+  size_t bytes;            /* size as nccl-tests reports it (AllGather: gathered total) */
+  size_t nccl_bytes;       /* size NCCL's tuning sees (AllGather/ReduceScatter: per rank) */
+  size_t count;            /* elements */
+  int type_size;           /* bytes per element */
+  int root;                /* broadcast/reduce root, send/recv peer offset; 0 otherwise */
+  enum comm_algo algo;
+  enum comm_proto proto;
+  int nchannels;
+  int nthreads;
+  /* NCCL's own time estimate (µs) per algorithm/protocol, -1 where unavailable or unknown */
+  float cost_us[ALGO_COUNT][PROTO_COUNT];
+};
+
+const char *comm_algo_name(enum comm_algo a);   /* "RING", "TREE", ... as NCCL spells them */
+const char *comm_proto_name(enum comm_proto p); /* "LL", "LL128", "SIMPLE" */
+const char *comm_op_name(enum comm_op op);      /* "all_reduce", ... (nccl-tests names) */
+int comm_algo_parse(const char *s);             /* -1 when unknown */
+int comm_proto_parse(const char *s);
+int comm_op_parse(const char *s);
+
+void comm_info_free(struct comm_info *c);
+
+#endif

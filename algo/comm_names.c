@@ -1,0 +1,21 @@
+/* comm_names.c — names of algorithms, protocols and operations as NCCL and nccl-tests spell them. */
+#include <string.h>
+#include "comm.h"
+
+static const char *algo_names[ALGO_COUNT] = {"TREE", "RING", "COLLNET_DIRECT", "COLLNET_CHAIN", "NVLS", "NVLS_TREE", "PAT"};
+static const char *proto_names[PROTO_COUNT] = {"LL", "LL128", "SIMPLE"};
+static const char *op_names[OP_COUNT] = {"all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduce",
+                                          "alltoall", "sendrecv"};
+
+const char *comm_algo_name(enum comm_algo a) { return (unsigned)a < ALGO_COUNT ? algo_names[a] : "NONE"; }
+const char *comm_proto_name(enum comm_proto p) { return (unsigned)p < PROTO_COUNT ? proto_names[p] : "?"; }
+const char *comm_op_name(enum comm_op op) { return (unsigned)op < OP_COUNT ? op_names[op] : "?"; }
+
+static int lookup(const char *s, const char **names, int n) {
+  for (int i = 0; s && i < n; i++)
+    if (!g_ascii_strcasecmp(s, names[i])) return i;
+  return -1;
+}
+int comm_algo_parse(const char *s) { return lookup(s, algo_names, ALGO_COUNT); }
+int comm_proto_parse(const char *s) { return lookup(s, proto_names, PROTO_COUNT); }
+int comm_op_parse(const char *s) { return lookup(s, op_names, OP_COUNT); }

@@ -1,0 +1,61 @@
+/* oplist.h — the point-to-point op DAG that one collective call becomes.
+ *
+ * Produced by the decomposition (plan.h) from a communicator and NCCL's decision, consumed by the
+ * simulator (sim/). Each op is one step of one channel moving data from rank_src to rank_dst;
+ * deps[] list the ops that must finish before it may start. Ops are stored in an order where every
+ * dependency precedes its dependant (a topological order), so consumers can stream them.
+ */
+#ifndef CCSIM_ALGO_OPLIST_H
+#define CCSIM_ALGO_OPLIST_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "comm.h"
+
+/* What the receiving side does with the data. */
+enum op_kind {
+  OPK_SEND,              /* plain send of local data (first step of a ring) */
+  OPK_RECV_REDUCE_SEND,  /* receive, reduce with local data, forward */
+  OPK_RECV_COPY_SEND,    /* receive, store, forward */
+  OPK_RECV_REDUCE_COPY_SEND, /* receive, reduce, store and forward (ring allreduce's last reduce step) */
+  OPK_RECV_REDUCE_COPY,  /* receive, reduce and store (end of a reduce chain) */
+  OPK_RECV,              /* receive and store (end of a copy chain) */
+  OPK_COUNT
+};
+
+struct op {
+  uint32_t id;
+  int32_t rank_src, rank_dst;
+  int16_t channel;
+  int32_t step;            /* step index within the channel (NCCL_STEPS slot = step % 8) */
+  uint64_t payload_bytes;  /* user data carried */
+  uint64_t wire_bytes;     /* bytes on the link, protocol overhead included */
+  uint8_t protocol;        /* enum comm_proto */
+  uint8_t transport;       /* enum comm_transport */
+  uint8_t kind;            /* enum op_kind */
+  uint8_t ndeps;
+  uint32_t deps_at;        /* deps are dep_pool[deps_at .. deps_at+ndeps): op ids, all smaller than id */
+};
+
+struct oplist {
+  struct op *ops;
+  size_t nops, cap;
+  uint32_t *dep_pool;      /* storage behind every op's deps */
+  size_t ndep, dep_cap;
+  struct comm_decision decision;
+  int nranks;
+};
+
+const char *op_kind_name(enum op_kind k);
+
+void oplist_init(struct oplist *l);
+void oplist_free(struct oplist *l);
+/* Append an op; deps are copied into dep_pool. Returns its id. */
+#define OP_DEPS(l, o) (&(l)->dep_pool[(o)->deps_at])
+uint32_t oplist_add(struct oplist *l, const struct op *o, const uint32_t *deps, int ndeps);
+
+int oplist_write_csv(const struct oplist *l, FILE *f);
+int oplist_write_json(const struct oplist *l, FILE *f);
+
+#endif

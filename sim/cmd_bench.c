@@ -1,0 +1,9 @@
+/* cmd_bench.c — `ccsim bench`. Placeholder until its issue lands: reports that it is not available. */
+#include <stdio.h>
+#include "cmd.h"
+
+int cmd_bench(int argc, char **argv) {
+  (void)argc;
+  fprintf(stderr, "%s: not available in this build yet\n", argv[0]);
+  return 1;
+}

@@ -1,0 +1,9 @@
+/* cmd_decide.c — `ccsim decide`. Placeholder until its issue lands: reports that it is not available. */
+#include <stdio.h>
+#include "cmd.h"
+
+int cmd_decide(int argc, char **argv) {
+  (void)argc;
+  fprintf(stderr, "%s: not available in this build yet\n", argv[0]);
+  return 1;
+}

@@ -1,0 +1,9 @@
+/* cmd_graph.c — `ccsim graph`. Placeholder until its issue lands: reports that it is not available. */
+#include <stdio.h>
+#include "cmd.h"
+
+int cmd_graph(int argc, char **argv) {
+  (void)argc;
+  fprintf(stderr, "%s: not available in this build yet\n", argv[0]);
+  return 1;
+}
