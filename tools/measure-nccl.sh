@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# measure-nccl.sh — take reference measurements of NCCL on a real multi-GPU machine.
+#
+# Builds the public nccl-tests benchmark from a source tree given on the command line (its code is
+# not part of ccsim), then records, for G GPUs in one process:
+#   - NCCL_TOPO_DUMP_FILE and NCCL_GRAPH_DUMP_FILE of the machine,
+#   - default sweeps (8 B .. 8 GiB, factor 2) of the seven operations with INIT,GRAPH,TUNING logging,
+#   - all_reduce under each NCCL_ALGO x NCCL_PROTO and with 1, 4 and 16 channels,
+#   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
+# Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
+#
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick]
+#   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
+# Environment: NCCL_NVLS_ENABLE is forced to 0 (multicast off, as the lent machines require).
+set -uo pipefail
+
+src=${1:?nccl-tests source dir}
+gpus=${2:?number of GPUs}
+outdir=${3:?output dir}
+quick=${4:-}
+export NCCL_NVLS_ENABLE=0
+work=$(mktemp -d)
+logs=$work/g${gpus}
+mkdir -p "$logs"
+
+# Find the NCCL library the benchmarks will use: the CUDA toolkit's first, then a Python wheel's.
+nccl_lib=""
+for d in /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu $(python3 -c 'import nvidia.nccl, os; print(os.path.dirname(nvidia.nccl.__file__)+"/lib")' 2>/dev/null); do
+  if [ -e "$d/libnccl.so.2" ] || [ -e "$d/libnccl.so" ]; then nccl_lib=$d; break; fi
+done
+nccl_inc=""
+for d in /usr/local/cuda/include /usr/include "${nccl_lib%/lib}/include"; do
+  [ -e "$d/nccl.h" ] && { nccl_inc=$d; break; }
+done
+echo "NCCL library dir: ${nccl_lib:-none}; header dir: ${nccl_inc:-none}" | tee "$logs/nccl-location.txt"
+[ -n "$nccl_lib" ] && [ -n "$nccl_inc" ] || { echo "no NCCL found" >&2; exit 1; }
+
+# nccl-tests links -lnccl: give it a directory with the soname link if only libnccl.so.2 exists.
+linkdir=$work/ncclink
+mkdir -p "$linkdir/lib" "$linkdir/include"
+ln -sf "$nccl_lib"/libnccl.so.2 "$linkdir/lib/libnccl.so"
+cp "$nccl_inc"/nccl*.h "$linkdir/include/" 2>/dev/null
+cp -r "$src" "$work/nccl-tests"
+( cd "$work/nccl-tests/src" && make -j16 NCCL_HOME="$linkdir" CUDA_HOME=/usr/local/cuda \
+    NVCC_GENCODE="-gencode=arch=compute_90,code=sm_90" BUILDDIR="$work/bin" ) >"$logs/build.log" 2>&1 \
+  || { tail -30 "$logs/build.log"; exit 1; }
+export LD_LIBRARY_PATH=$nccl_lib:${LD_LIBRARY_PATH:-}
+
+{
+  date -u
+  nvidia-smi
+  nvidia-smi topo -m
+  nvidia-smi nvlink -s
+  nproc
+} >"$logs/env.txt" 2>&1
+
+run() { # run NAME BINARY ARGS... (environment set by caller)
+  local name=$1; shift
+  local bin=$1; shift
+  echo "== $name" >&2
+  timeout 300 "$work/bin/$bin" -g "$gpus" "$@" >"$logs/$name.log" 2>&1
+  echo "exit $?" >>"$logs/$name.log"
+}
+
+sweep="-b 8 -e 8G -f 2"
+vsweep=$sweep
+[ "$quick" = quick ] && vsweep="-b 8 -e 1G -f 2"
+
+# Topology and graph dumps come from the first all_reduce run.
+NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,GRAPH,TUNING,ENV NCCL_TOPO_DUMP_FILE="$logs/topo.xml" \
+  NCCL_GRAPH_DUMP_FILE="$logs/graph.xml" run all_reduce_default all_reduce_perf $sweep
+for op in all_gather reduce_scatter broadcast reduce alltoall sendrecv; do
+  NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,GRAPH,TUNING run ${op}_default ${op}_perf $sweep -c 0
+done
+for algo in RING TREE; do
+  for proto in LL LL128 SIMPLE; do
+    NCCL_ALGO=$algo NCCL_PROTO=$proto NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING \
+      run all_reduce_${algo}_${proto} all_reduce_perf $vsweep
+  done
+done
+for ch in 1 4 16; do
+  NCCL_MIN_NCHANNELS=$ch NCCL_MAX_NCHANNELS=$ch NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING \
+    run all_reduce_ch$ch all_reduce_perf $vsweep
+done
+
+cat >"$logs/README.md" <<EOF
+# Measured: $gpus GPUs, one process (nccl-tests -g $gpus)
+
+Taken with tools/measure-nccl.sh on $(date -u +%Y-%m-%d). nccl-tests built for sm_90 from its public
+source; float, sum, default warmup/iterations; collectives other than all_reduce ran with -c 0.
+NCCL_NVLS_ENABLE=0. NCCL library: see nccl-location.txt and the "NCCL version" line of each log.
+Files: env.txt (nvidia-smi, topo -m, nvlink -s), topo.xml (NCCL_TOPO_DUMP_FILE), graph.xml
+(NCCL_GRAPH_DUMP_FILE), <op>_default.log (-b 8 -e 8G -f 2, INFO with INIT,GRAPH,TUNING),
+all_reduce_<ALGO>_<PROTO>.log (NCCL_ALGO/NCCL_PROTO forced; sweep: $vsweep),
+all_reduce_ch<N>.log (NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=N; sweep: $vsweep).
+EOF
+mkdir -p "$outdir"
+tar -C "$work" -czf "$outdir/measure-g$gpus.tar.gz" "g$gpus"
+ls -la "$outdir"
+grep -h "Avg bus bandwidth" "$logs"/*.log | head -20
