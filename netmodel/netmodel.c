@@ -1,0 +1,366 @@
+/* netmodel.c — network model: parameter files, resources and routes from the topology, op costs.
+ *
+ * Owns struct netmodel_params (loaded from JSON, every value with its "source") and struct netmodel
+ * (resources = one per directed topology link a rank-to-rank path crosses; routes per rank pair).
+ */
+#include "netmodel.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+G_DEFINE_QUARK(ccsim-netmodel-error-quark, netmodel_error)
+
+struct route {
+  int at, n;
+  enum netmodel_route_kind kind;
+};
+
+struct netmodel {
+  const struct netmodel_params *p;
+  int nranks;
+  GArray *capacity;      /* double, bytes per ps */
+  GPtrArray *names;      /* char * */
+  GArray *hops;          /* int: resource indices of all routes */
+  struct route *routes;  /* nranks*nranks */
+};
+
+/* ---- parameters ---- */
+
+static const char *proto_keys[PROTO_COUNT] = {"LL", "LL128", "SIMPLE"};
+static const char *route_keys[ROUTE_KINDS] = {"NVLINK", "PCI", "NET"};
+
+/* A parameter is {"value": number, "source": "where it comes from"}; both are required. */
+static int get_value(const cJSON *obj, const char *key, const char *ctx, const char *file, double *out,
+                     GError **err) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!cJSON_IsObject(it)) {
+    g_set_error(err, NETMODEL_ERROR, 1, "%s: parameter %s%s is missing (expected {\"value\": N, \"source\": \"...\"})",
+                file, ctx, key);
+    return -1;
+  }
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(it, "value");
+  const cJSON *s = cJSON_GetObjectItemCaseSensitive(it, "source");
+  if (!cJSON_IsNumber(v)) {
+    g_set_error(err, NETMODEL_ERROR, 1, "%s: parameter %s%s has no numeric \"value\"", file, ctx, key);
+    return -1;
+  }
+  if (!cJSON_IsString(s) || !s->valuestring[0]) {
+    g_set_error(err, NETMODEL_ERROR, 1, "%s: parameter %s%s has no \"source\": every value must say where it comes from",
+                file, ctx, key);
+    return -1;
+  }
+  if (!isfinite(v->valuedouble) || v->valuedouble < 0) {
+    g_set_error(err, NETMODEL_ERROR, 1, "%s: parameter %s%s = %g must be a finite non-negative number", file, ctx,
+                key, v->valuedouble);
+    return -1;
+  }
+  *out = v->valuedouble;
+  return 0;
+}
+
+static int get_per_proto(const cJSON *root, const char *key, const char *file, double out[PROTO_COUNT],
+                         GError **err) {
+  const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, key);
+  if (!cJSON_IsObject(obj)) {
+    g_set_error(err, NETMODEL_ERROR, 1, "%s: \"%s\" must be an object with LL, LL128 and SIMPLE entries", file, key);
+    return -1;
+  }
+  char *ctx = g_strdup_printf("%s.", key);
+  int rc = 0;
+  for (int p = 0; p < PROTO_COUNT && rc == 0; p++) rc = get_value(obj, proto_keys[p], ctx, file, &out[p], err);
+  g_free(ctx);
+  return rc;
+}
+
+struct netmodel_params *netmodel_params_parse(const char *json, const char *name, GError **err) {
+  cJSON *root = cJSON_Parse(json);
+  if (!root) {
+    const char *at = cJSON_GetErrorPtr();
+    int line = 1;
+    for (const char *c = json; at && c < at; c++) line += *c == '\n';
+    g_set_error(err, NETMODEL_ERROR, 1, "%s:%d: not valid JSON", name, line);
+    return NULL;
+  }
+  struct netmodel_params *p = g_new0(struct netmodel_params, 1);
+  p->path = g_strdup(name);
+  const cJSON *nm = cJSON_GetObjectItemCaseSensitive(root, "name");
+  p->name = g_strdup(cJSON_IsString(nm) ? nm->valuestring : "unnamed");
+  double threads[PROTO_COUNT];
+  const cJSON *lat = cJSON_GetObjectItemCaseSensitive(root, "step_latency_us");
+  if (get_per_proto(root, "wire_factor", name, p->wire_factor, err) ||
+      get_per_proto(root, "channel_bw_gbs", name, p->chan_bw, err) ||
+      get_per_proto(root, "channel_threads", name, threads, err) ||
+      get_value(root, "link_efficiency", "", name, &p->link_eff, err) ||
+      get_value(root, "kernel_start_us", "", name, &p->kernel_start, err) ||
+      get_value(root, "kernel_end_us", "", name, &p->kernel_end, err) ||
+      get_value(root, "host_call_us", "", name, &p->host_call, err) ||
+      get_value(root, "host_group_us", "", name, &p->host_group, err) ||
+      get_value(root, "p2p_host_call_us", "", name, &p->p2p_host_call, err) ||
+      get_value(root, "p2p_host_group_us", "", name, &p->p2p_host_group, err))
+    goto fail;
+  if (!cJSON_IsObject(lat)) {
+    g_set_error(err, NETMODEL_ERROR, 1, "%s: \"step_latency_us\" must map NVLINK, PCI and NET to per-protocol values",
+                name);
+    goto fail;
+  }
+  for (int k = 0; k < ROUTE_KINDS; k++) {
+    char *key = g_strdup_printf("step_latency_us.%s", route_keys[k]);
+    int rc = get_per_proto(lat, route_keys[k], name, p->step_lat[k], err);
+    g_free(key);
+    if (rc) goto fail;
+  }
+  for (int q = 0; q < PROTO_COUNT; q++) {
+    p->chan_threads[q] = (int)threads[q];
+    if (p->chan_bw[q] <= 0 || p->wire_factor[q] < 1 || p->chan_threads[q] <= 0) {
+      g_set_error(err, NETMODEL_ERROR, 1, "%s: protocol %s needs channel_bw_gbs > 0, wire_factor >= 1 and channel_threads > 0",
+                  name, proto_keys[q]);
+      goto fail;
+    }
+  }
+  if (p->link_eff <= 0 || p->link_eff > 1) {
+    g_set_error(err, NETMODEL_ERROR, 1, "%s: link_efficiency = %g must be in (0, 1]", name, p->link_eff);
+    goto fail;
+  }
+  cJSON_Delete(root);
+  return p;
+fail:
+  cJSON_Delete(root);
+  netmodel_params_free(p);
+  return NULL;
+}
+
+struct netmodel_params *netmodel_params_load(const char *path, GError **err) {
+  char *text = NULL;
+  gsize len = 0;
+  GError *e = NULL;
+  if (!g_file_get_contents(path, &text, &len, &e)) {
+    g_set_error(err, NETMODEL_ERROR, 1, "cannot read network model parameters %s: %s", path, e->message);
+    g_error_free(e);
+    return NULL;
+  }
+  struct netmodel_params *p = netmodel_params_parse(text, path, err);
+  g_free(text);
+  return p;
+}
+
+void netmodel_params_free(struct netmodel_params *p) {
+  if (!p) return;
+  g_free(p->name);
+  g_free(p->path);
+  g_free(p);
+}
+
+char *netmodel_params_find(int sm, GError **err) {
+  const char *env = g_getenv("CCSIM_PARAMS");
+  if (env && *env) return g_strdup(env);
+  char *file = g_strdup_printf("sm%d.json", sm);
+  const char *dirs[] = {
+#ifdef CCSIM_DATADIR
+    CCSIM_DATADIR "/netmodel",
+#endif
+#ifdef CCSIM_SOURCE_DIR
+    CCSIM_SOURCE_DIR "/netmodel/params",
+#endif
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
+    char *path = g_build_filename(dirs[i], file, NULL);
+    if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+      g_free(file);
+      return path;
+    }
+    g_free(path);
+  }
+  g_set_error(err, NETMODEL_ERROR, 1,
+              "no network model parameters for sm%d (looked for %s in the data directory); set CCSIM_PARAMS to a "
+              "parameter file",
+              sm, file);
+  g_free(file);
+  return NULL;
+}
+
+/* ---- model instance ---- */
+
+struct netmodel *netmodel_new_empty(const struct netmodel_params *p, int nranks) {
+  struct netmodel *m = g_new0(struct netmodel, 1);
+  m->p = p;
+  m->nranks = nranks;
+  m->capacity = g_array_new(FALSE, FALSE, sizeof(double));
+  m->names = g_ptr_array_new_with_free_func(g_free);
+  m->hops = g_array_new(FALSE, FALSE, sizeof(int));
+  m->routes = g_new0(struct route, (size_t)nranks * nranks);
+  return m;
+}
+
+void netmodel_free(struct netmodel *m) {
+  if (!m) return;
+  g_array_free(m->capacity, TRUE);
+  g_ptr_array_free(m->names, TRUE);
+  g_array_free(m->hops, TRUE);
+  g_free(m->routes);
+  g_free(m);
+}
+
+int netmodel_add_resource(struct netmodel *m, const char *name, double gbs) {
+  double c = gbs * m->p->link_eff * 1e-3; /* GB/s -> bytes per ps */
+  g_array_append_val(m->capacity, c);
+  g_ptr_array_add(m->names, g_strdup(name));
+  return (int)m->capacity->len - 1;
+}
+
+void netmodel_set_route(struct netmodel *m, int src, int dst, enum netmodel_route_kind kind, int nres,
+                        const int *res) {
+  struct route *r = &m->routes[(size_t)src * m->nranks + dst];
+  if (nres > NETMODEL_MAX_HOPS) nres = NETMODEL_MAX_HOPS;
+  r->at = (int)m->hops->len;
+  r->n = nres;
+  r->kind = kind;
+  g_array_append_vals(m->hops, res, (guint)nres);
+}
+
+int netmodel_nresources(const struct netmodel *m) { return (int)m->capacity->len; }
+const double *netmodel_capacities(const struct netmodel *m) { return (const double *)(void *)m->capacity->data; }
+const char *netmodel_resource_name(const struct netmodel *m, int i) { return g_ptr_array_index(m->names, i); }
+const struct netmodel_params *netmodel_get_params(const struct netmodel *m) { return m->p; }
+int netmodel_nranks(const struct netmodel *m) { return m->nranks; }
+
+/* Graph index of the GPU a rank runs on. */
+static int rank_gpu(const struct topo_system *sys, const struct comm_info *c, int r) {
+  int node = c->rank_node ? c->rank_node[r] : 0;
+  int dev = c->rank_dev ? c->rank_dev[r] : r;
+  GPtrArray *gpus = sys->nodes[TOPO_NODE_GPU];
+  for (guint i = 0; gpus && i < gpus->len; i++) {
+    const struct topo_node *n = g_ptr_array_index(gpus, i);
+    if (n->node != node || n->device < 0 || n->device >= sys->ngpus) continue;
+    if (sys->gpus[n->device].dev == dev) return (int)i;
+  }
+  return -1;
+}
+
+static enum netmodel_route_kind kind_of(enum topo_path_type t) {
+  if (t <= TOPO_PATH_NVB) return ROUTE_NVLINK;
+  if (t < TOPO_PATH_NET) return ROUTE_PCI;
+  return ROUTE_NET;
+}
+
+/* Resource of a directed link, created the first time a route crosses it. */
+static int link_resource(struct netmodel *m, GHashTable *seen, const struct topo_link *l,
+                         const struct topo_node *from) {
+  gpointer v;
+  if (g_hash_table_lookup_extended(seen, l, NULL, &v)) return GPOINTER_TO_INT(v);
+  char *name = g_strdup_printf("%s%d->%s%d (%s)", topo_node_type_name(from ? from->type : TOPO_NODE_GPU),
+                               from ? from->index : -1, topo_node_type_name(l->remote->type), l->remote->index,
+                               topo_link_type_name(l->type));
+  int id = netmodel_add_resource(m, name, l->bw);
+  g_free(name);
+  g_hash_table_insert(seen, (gpointer)l, GINT_TO_POINTER(id));
+  return id;
+}
+
+static int append_path(struct netmodel *m, GHashTable *seen, const struct topo_system *sys,
+                       enum topo_node_type st, int s, const struct topo_path *p, int *res, int n) {
+  GPtrArray *arr = sys->nodes[st];
+  const struct topo_node *from = arr && s >= 0 && (guint)s < arr->len ? g_ptr_array_index(arr, s) : NULL;
+  for (int h = 0; h < p->nhops && n < NETMODEL_MAX_HOPS; h++) {
+    res[n++] = link_resource(m, seen, p->hops[h], from);
+    from = p->hops[h]->remote;
+  }
+  return n;
+}
+
+/* The NIC a GPU uses to leave its node: the closest one (lowest path type, then widest, then first). */
+static int best_net(const struct topo_system *sys, int gpu, int node) {
+  GPtrArray *nets = sys->nodes[TOPO_NODE_NET];
+  int best = -1;
+  const struct topo_path *bp = NULL;
+  for (guint i = 0; nets && i < nets->len; i++) {
+    const struct topo_node *n = g_ptr_array_index(nets, i);
+    if (n->node != node) continue;
+    const struct topo_path *p = topo_path_get(sys, TOPO_NODE_GPU, gpu, TOPO_NODE_NET, (int)i);
+    if (!p || p->type >= TOPO_PATH_DIS) continue;
+    if (!bp || p->type < bp->type || (p->type == bp->type && p->bw > bp->bw)) {
+      bp = p;
+      best = (int)i;
+    }
+  }
+  return best;
+}
+
+struct netmodel *netmodel_new(const struct netmodel_params *p, const struct topo_system *sys,
+                              const struct comm_info *comm, GError **err) {
+  int n = comm->nranks;
+  struct netmodel *m = netmodel_new_empty(p, n);
+  int *gpu = g_new(int, n);
+  for (int r = 0; r < n; r++) {
+    gpu[r] = rank_gpu(sys, comm, r);
+    if (gpu[r] < 0) {
+      g_set_error(err, NETMODEL_ERROR, 1, "rank %d (node %d, device %d) has no GPU in topology %s", r,
+                  comm->rank_node ? comm->rank_node[r] : 0, comm->rank_dev ? comm->rank_dev[r] : r,
+                  sys->source ? sys->source : "(memory)");
+      g_free(gpu);
+      netmodel_free(m);
+      return NULL;
+    }
+  }
+  GHashTable *seen = g_hash_table_new(g_direct_hash, g_direct_equal);
+  int res[NETMODEL_MAX_HOPS];
+  for (int a = 0; a < n; a++) {
+    for (int b = 0; b < n; b++) {
+      if (a == b) continue;
+      int na = comm->rank_node ? comm->rank_node[a] : 0, nb = comm->rank_node ? comm->rank_node[b] : 0;
+      const struct topo_path *pth = topo_path_get(sys, TOPO_NODE_GPU, gpu[a], TOPO_NODE_GPU, gpu[b]);
+      if (na == nb && pth && pth->type < TOPO_PATH_NET && pth->type != TOPO_PATH_DIS) {
+        int k = append_path(m, seen, sys, TOPO_NODE_GPU, gpu[a], pth, res, 0);
+        netmodel_set_route(m, a, b, kind_of(pth->type), k, res);
+        continue;
+      }
+      /* Across nodes: out through the sender's NIC, back in through the receiver's. */
+      int xa = best_net(sys, gpu[a], na), xb = best_net(sys, gpu[b], nb);
+      const struct topo_path *out = xa >= 0 ? topo_path_get(sys, TOPO_NODE_GPU, gpu[a], TOPO_NODE_NET, xa) : NULL;
+      const struct topo_path *in = xb >= 0 ? topo_path_get(sys, TOPO_NODE_NET, xb, TOPO_NODE_GPU, gpu[b]) : NULL;
+      if (!out || !in) {
+        g_set_error(err, NETMODEL_ERROR, 1, "no path from rank %d to rank %d in topology %s (no NIC reachable?)",
+                    a, b, sys->source ? sys->source : "(memory)");
+        g_hash_table_destroy(seen);
+        g_free(gpu);
+        netmodel_free(m);
+        return NULL;
+      }
+      int k = append_path(m, seen, sys, TOPO_NODE_GPU, gpu[a], out, res, 0);
+      k = append_path(m, seen, sys, TOPO_NODE_NET, xb, in, res, k);
+      netmodel_set_route(m, a, b, ROUTE_NET, k, res);
+    }
+  }
+  g_hash_table_destroy(seen);
+  g_free(gpu);
+  return m;
+}
+
+void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, const struct op *op,
+                      struct netmodel_cost *out) {
+  const struct netmodel_params *p = m->p;
+  int proto = op->protocol < PROTO_COUNT ? op->protocol : PROTO_SIMPLE;
+  memset(out, 0, sizeof *out);
+  enum netmodel_route_kind kind = ROUTE_NVLINK;
+  if (op->rank_src >= 0 && op->rank_dst >= 0 && op->rank_src < m->nranks && op->rank_dst < m->nranks &&
+      op->rank_src != op->rank_dst) {
+    const struct route *r = &m->routes[(size_t)op->rank_src * m->nranks + op->rank_dst];
+    kind = r->kind;
+    out->nres = r->n;
+    memcpy(out->res, &g_array_index(m->hops, int, r->at), (size_t)r->n * sizeof(int));
+  }
+  double wire = op->wire_bytes > 0 ? (double)op->wire_bytes : (double)op->payload_bytes * p->wire_factor[proto];
+  out->bytes = op->payload_bytes > 0 || op->wire_bytes > 0 ? wire : 0;
+  double threads = d && d->nthreads > 0 ? d->nthreads : p->chan_threads[proto];
+  double scale = threads < p->chan_threads[proto] ? threads / p->chan_threads[proto] : 1.0;
+  out->cap = p->chan_bw[proto] * scale * p->wire_factor[proto] * 1e-3;
+  out->latency_ps = netmodel_us_to_ps(p->step_lat[kind][proto]);
+}
+
+uint64_t netmodel_host_ps(const struct netmodel *m, enum comm_op op, int nlocal) {
+  const struct netmodel_params *p = m->p;
+  if (op == OP_SENDRECV || op == OP_ALLTOALL)
+    return netmodel_us_to_ps(p->p2p_host_group + p->p2p_host_call * nlocal);
+  return netmodel_us_to_ps(p->host_group + p->host_call * nlocal);
+}

@@ -1,0 +1,95 @@
+/* netmodel.h — public interface of the network model: what each point-to-point op costs.
+ *
+ * Two parts:
+ *   - parameters of one hardware generation (struct netmodel_params), read from a JSON file such as
+ *     params/sm90.json, every value carrying its source; see docs/netmodel.md;
+ *   - a model instance (struct netmodel) for one communicator on one machine: the bandwidth resources
+ *     (one per direction of every link the ranks' paths cross, taken from topo/'s paths), the route
+ *     between every pair of ranks, and the cost of an op (step latency, bytes on the wire, per-channel
+ *     rate cap) that the engine (sim/engine.h) executes.
+ * Everything is per instance; nothing global.
+ */
+#ifndef CCSIM_NETMODEL_H
+#define CCSIM_NETMODEL_H
+
+#include <stdint.h>
+#include <glib.h>
+#include "comm.h"
+#include "oplist.h"
+#include "topo.h"
+
+#define NETMODEL_ERROR netmodel_error_quark()
+GQuark netmodel_error_quark(void);
+
+/* Kind of route between two ranks: picks the per-step latency row. */
+enum netmodel_route_kind { ROUTE_NVLINK = 0, ROUTE_PCI = 1, ROUTE_NET = 2, ROUTE_KINDS = 3 };
+
+/* Per hardware generation. Rates are GB/s (1e9 bytes/s), times µs. */
+struct netmodel_params {
+  char *name;                       /* e.g. "sm90" */
+  char *path;                       /* file it was read from */
+  /* Per protocol (index enum comm_proto). */
+  double wire_factor[PROTO_COUNT];  /* bytes on the wire per payload byte */
+  double chan_bw[PROTO_COUNT];      /* payload rate one channel (one thread block) sustains */
+  int chan_threads[PROTO_COUNT];    /* thread count chan_bw was measured at; fewer threads scale it down */
+  double step_lat[ROUTE_KINDS][PROTO_COUNT]; /* synchronisation cost of one step over one route kind */
+  double link_eff;                  /* fraction of a link's nominal (topology) bandwidth data can use */
+  /* Fixed costs of one collective call. */
+  double kernel_start;              /* launch of the kernel to its first step, on the device */
+  double kernel_end;                /* last step to completion seen by the stream */
+  double host_call;                 /* host time to enqueue one call on one GPU (per rank, per call) */
+  double host_group;                /* host time per group of calls (one iteration), independent of rank count */
+  double p2p_host_call;             /* same for send/recv/alltoall (two calls per rank per peer set) */
+  double p2p_host_group;
+};
+
+struct netmodel_params *netmodel_params_load(const char *path, GError **err);
+struct netmodel_params *netmodel_params_parse(const char *json, const char *name, GError **err);
+void netmodel_params_free(struct netmodel_params *p);
+/* The parameter file for GPUs of compute capability sm (90, 100, ...): CCSIM_PARAMS if set, else the
+ * installed data directory, else the source tree. Newly allocated path, or NULL with err set. */
+char *netmodel_params_find(int sm, GError **err);
+
+struct netmodel;
+
+/* Model for one communicator on a topology: rank r lives on the GPU with rank_node[r]/rank_dev[r]. */
+struct netmodel *netmodel_new(const struct netmodel_params *p, const struct topo_system *sys,
+                              const struct comm_info *comm, GError **err);
+/* An empty model for nranks ranks; resources and routes are added by hand (tests, what-if studies). */
+struct netmodel *netmodel_new_empty(const struct netmodel_params *p, int nranks);
+void netmodel_free(struct netmodel *m);
+
+/* Adds a resource of capacity gbs GB/s (before link_eff); returns its index. */
+int netmodel_add_resource(struct netmodel *m, const char *name, double gbs);
+void netmodel_set_route(struct netmodel *m, int src, int dst, enum netmodel_route_kind kind, int nres,
+                        const int *res);
+
+int netmodel_nresources(const struct netmodel *m);
+const double *netmodel_capacities(const struct netmodel *m); /* bytes per ps, link_eff applied */
+const char *netmodel_resource_name(const struct netmodel *m, int i);
+const struct netmodel_params *netmodel_get_params(const struct netmodel *m);
+int netmodel_nranks(const struct netmodel *m);
+
+#define NETMODEL_MAX_HOPS 16
+
+/* What one op costs: the engine waits latency_ps, moves bytes over res[] at no more than cap, then
+ * waits tail_ps before dependants may start. */
+struct netmodel_cost {
+  uint64_t latency_ps;
+  double bytes;
+  double cap;                       /* bytes per ps */
+  int nres;
+  int res[NETMODEL_MAX_HOPS];
+  uint64_t tail_ps;
+};
+
+/* Cost of one op of a call decided as d (protocol from the op, threads from d). */
+void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, const struct op *op,
+                      struct netmodel_cost *out);
+
+/* Host time for one iteration of a benchmark loop issuing op on nlocal GPUs from one thread, ps. */
+uint64_t netmodel_host_ps(const struct netmodel *m, enum comm_op op, int nlocal);
+
+static inline uint64_t netmodel_us_to_ps(double us) { return (uint64_t)(us * 1e6 + 0.5); }
+
+#endif

@@ -1,0 +1,252 @@
+/* nccltests.c — nccl-tests table writer and measured-log reader (see nccltests.h). */
+#include "nccltests.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+G_DEFINE_QUARK(ccsim-nccltests-error-quark, nt_error)
+
+double nt_busbw_factor(enum comm_op op, int n) {
+  switch (op) {
+  case OP_ALL_REDUCE: return n > 0 ? 2.0 * (n - 1) / n : 0;
+  case OP_ALL_GATHER:
+  case OP_REDUCE_SCATTER:
+  case OP_ALLTOALL: return n > 0 ? (double)(n - 1) / n : 0;
+  default: return 1.0;
+  }
+}
+
+void nt_size_count(enum comm_op op, size_t bytes, int nranks, int type_size, size_t *count, size_t *size) {
+  size_t ts = type_size > 0 ? (size_t)type_size : 4;
+  if (op == OP_ALL_GATHER || op == OP_REDUCE_SCATTER || op == OP_ALLTOALL) {
+    size_t per = bytes / ts / (size_t)(nranks > 0 ? nranks : 1);
+    *count = per;
+    *size = per * ts * (size_t)nranks;
+  } else {
+    *count = bytes / ts;
+    *size = *count * ts;
+  }
+}
+
+const char *nt_redop(enum comm_op op) {
+  return op == OP_ALL_REDUCE || op == OP_REDUCE || op == OP_REDUCE_SCATTER || op == OP_SENDRECV ? "sum" : "none";
+}
+
+int nt_root(enum comm_op op) { return op == OP_BROADCAST || op == OP_REDUCE ? 0 : -1; }
+
+const char *nt_test_name(enum comm_op op) {
+  static const char *names[OP_COUNT] = {"all_reduce_perf", "all_gather_perf", "reduce_scatter_perf",
+                                        "broadcast_perf",  "reduce_perf",     "alltoall_perf",
+                                        "sendrecv_perf"};
+  return op >= 0 && op < OP_COUNT ? names[op] : "unknown_perf";
+}
+
+void nt_print_header(FILE *f, const struct nt_header *h) {
+  fprintf(f, "# nccl-tests version 2.19.6 (ccsim %s simulation)\n", CCSIM_VERSION);
+  fprintf(f, "# Collective test starting: %s\n", nt_test_name(h->op));
+  fprintf(f,
+          "# nThread 1 nGpus %d minBytes %zu maxBytes %zu step: %d(factor) warmup iters: %d iters: %d agg iters: 1 "
+          "validation: 0 graph: 0 unalign: 0\n",
+          h->nranks, h->min_bytes, h->max_bytes, h->step_factor, h->warmup_iters, h->iters);
+  fprintf(f, "#\n# Using devices\n");
+  for (int r = 0; r < h->nranks; r++)
+    fprintf(f, "#  Rank %2d Group  0 Pid %6d on %10s %s\n", r, 0, "ccsim",
+            h->rank_desc && h->rank_desc[r] ? h->rank_desc[r] : "simulated GPU");
+  fprintf(f, "#\n");
+  fprintf(f, "#                                                              out-of-place                       "
+             "in-place          \n");
+  fprintf(f, "#       size         count      type   redop    root     time   algbw   busbw  #wrong     time   "
+             "algbw   busbw  #wrong \n");
+  fprintf(f, "#        (B)    (elements)                               (us)  (GB/s)  (GB/s)             (us)  "
+             "(GB/s)  (GB/s)         \n");
+}
+
+static void fmt_time(char *buf, size_t n, double us) {
+  if (us < 10000.0) snprintf(buf, n, "%7.2f", us);
+  else if (us < 100000.0) snprintf(buf, n, "%7.1f", us);
+  else snprintf(buf, n, "%7.0f", us);
+}
+
+void nt_print_row(FILE *f, enum comm_op op, int nranks, size_t size, size_t count, const char *type,
+                  double t_oop, double t_ip) {
+  double factor = nt_busbw_factor(op, nranks);
+  fprintf(f, "%12zu  %12zu  %8s  %6s  %6d", size, count, type, nt_redop(op), nt_root(op));
+  double t[2] = {t_oop, t_ip};
+  for (int i = 0; i < 2; i++) {
+    char ts[32];
+    fmt_time(ts, sizeof ts, t[i]);
+    double algbw = t[i] > 0 ? (double)size / 1e3 / t[i] : 0; /* bytes/µs /1e3 = GB/s */
+    fprintf(f, "  %7s  %6.2f  %6.2f  %5s", ts, algbw, algbw * factor, "N/A");
+  }
+  fputc('\n', f);
+}
+
+void nt_print_footer(FILE *f, enum comm_op op, double avg_busbw) {
+  fprintf(f, "# Out of bounds values : 0 OK\n");
+  fprintf(f, "# Avg bus bandwidth    : %g \n", avg_busbw);
+  fprintf(f, "#\n# Collective test concluded: %s\n#\n\n", nt_test_name(op));
+}
+
+/* ---- reading ---- */
+
+/* Start of an NCCL log message inside a line ("host:pid:tid [dev] NCCL INFO ..."), or NULL. */
+static const char *nccl_msg_start(const char *line) {
+  const char *p = line;
+  while ((p = strstr(p, " NCCL ")) != NULL) {
+    /* Walk back over "[dev]" and "host:pid:tid". */
+    const char *q = p;
+    if (q > line && q[-1] == ']') {
+      q--;
+      while (q > line && q[-1] != '[') q--;
+      if (q > line) q--; /* at '[' */
+      while (q > line && q[-1] == ' ') q--;
+      const char *end = q;
+      while (q > line && !isspace((unsigned char)q[-1])) q--;
+      /* host:pid:tid must hold two ':' */
+      int colons = 0;
+      for (const char *c = q; c < end; c++) colons += *c == ':';
+      if (colons >= 2) {
+        /* The host name may be glued to the previous table column ("-1vm:921:921"): the prefix starts
+         * after the last digit run that belongs to the table, i.e. at the first letter. */
+        const char *h = q;
+        while (h < end && (isdigit((unsigned char)*h) || *h == '-' || *h == '.')) h++;
+        if (h < end && *h != ':') return h;
+        return q;
+      }
+    }
+    p += 6;
+  }
+  return NULL;
+}
+
+static int parse_size(const char *s, size_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || *end || s[0] == '-') return -1;
+  *out = (size_t)v;
+  return 0;
+}
+
+static int parse_double(const char *s, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || *end) return -1;
+  *out = v;
+  return 0;
+}
+
+static int op_from_test(const char *name) {
+  char buf[64];
+  g_strlcpy(buf, name, sizeof buf);
+  char *suf = strstr(buf, "_perf");
+  if (suf) *suf = 0;
+  return comm_op_parse(buf);
+}
+
+int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError **err) {
+  memset(out, 0, sizeof *out);
+  out->op = -1;
+  out->rows = g_array_new(FALSE, TRUE, sizeof(struct nt_row));
+  int nthread = 0, ngpus = 0, rank_lines = 0;
+  char **lines = g_strsplit(text, "\n", -1);
+  GPtrArray *tok = g_ptr_array_new_with_free_func(g_free);
+  int row_line = 0, in_table = 0;
+  int rc = 0;
+  for (int li = 0; lines[li]; li++) {
+    char *line = lines[li];
+    size_t len = strlen(line);
+    if (len && line[len - 1] == '\r') line[--len] = 0;
+    const char *cut = nccl_msg_start(line);
+    char *body = g_strndup(line, cut ? (size_t)(cut - line) : len);
+    g_strstrip(body);
+    if (body[0] == '#') {
+      const char *s;
+      if ((s = strstr(body, "Collective test starting:")) != NULL) {
+        char nm[64] = "";
+        if (sscanf(s, "Collective test starting: %63s", nm) == 1) out->op = op_from_test(nm);
+      }
+      if ((s = strstr(body, "nThread")) != NULL) sscanf(s, "nThread %d nGpus %d", &nthread, &ngpus);
+      if (g_str_has_prefix(body, "#  Rank") || g_str_has_prefix(body, "# Rank")) rank_lines++;
+      if (strstr(body, "(B)") && strstr(body, "(elements)")) in_table = 1;
+      if (tok->len) {
+        g_set_error(err, NT_ERROR, 1, "%s:%d: table row cut short (%u of 13 columns) before a comment line", name,
+                    row_line, tok->len);
+        rc = -1;
+      }
+      g_free(body);
+      if (rc) break;
+      continue;
+    }
+    if (!in_table || !body[0]) {
+      g_free(body);
+      continue;
+    }
+    char **w = g_strsplit_set(body, " \t", -1);
+    for (int k = 0; w[k]; k++) {
+      if (!w[k][0]) continue;
+      if (!tok->len) row_line = li + 1;
+      g_ptr_array_add(tok, g_strdup(w[k]));
+      if (tok->len == 13) {
+        struct nt_row r;
+        memset(&r, 0, sizeof r);
+        r.line = row_line;
+        char **t = (char **)tok->pdata;
+        double root;
+        if (parse_size(t[0], &r.size) || parse_size(t[1], &r.count) || parse_double(t[4], &root) ||
+            parse_double(t[5], &r.time_us[0]) || parse_double(t[6], &r.algbw[0]) ||
+            parse_double(t[7], &r.busbw[0]) || parse_double(t[9], &r.time_us[1]) ||
+            parse_double(t[10], &r.algbw[1]) || parse_double(t[11], &r.busbw[1])) {
+          g_set_error(err, NT_ERROR, 1,
+                      "%s:%d: not an nccl-tests row (expected size count type redop root time algbw busbw #wrong "
+                      "x2): '%s %s %s %s %s %s ...'",
+                      name, row_line, t[0], t[1], t[2], t[3], t[4], t[5]);
+          rc = -1;
+          break;
+        }
+        r.root = (int)root;
+        g_strlcpy(r.type, t[2], sizeof r.type);
+        g_strlcpy(r.redop, t[3], sizeof r.redop);
+        g_array_append_val(out->rows, r);
+        g_ptr_array_set_size(tok, 0);
+      }
+    }
+    g_strfreev(w);
+    g_free(body);
+    if (rc) break;
+  }
+  if (!rc && tok->len) {
+    g_set_error(err, NT_ERROR, 1, "%s:%d: last table row is incomplete (%u of 13 columns)", name, row_line, tok->len);
+    rc = -1;
+  }
+  if (!rc && out->rows->len == 0) {
+    g_set_error(err, NT_ERROR, 1, "%s: no nccl-tests result rows found", name);
+    rc = -1;
+  }
+  out->nranks = rank_lines ? rank_lines : nthread * ngpus;
+  g_ptr_array_free(tok, TRUE);
+  g_strfreev(lines);
+  if (rc) nt_log_free(out);
+  return rc;
+}
+
+int nt_load_log(const char *path, struct nt_log *out, GError **err) {
+  char *text = NULL;
+  GError *e = NULL;
+  if (!g_file_get_contents(path, &text, NULL, &e)) {
+    g_set_error(err, NT_ERROR, 1, "cannot read %s: %s", path, e->message);
+    g_error_free(e);
+    return -1;
+  }
+  int rc = nt_parse_log(text, path, out, err);
+  g_free(text);
+  return rc;
+}
+
+void nt_log_free(struct nt_log *l) {
+  if (l->rows) g_array_free(l->rows, TRUE);
+  l->rows = NULL;
+}

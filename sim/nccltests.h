@@ -1,0 +1,59 @@
+/* nccltests.h — the nccl-tests text format: writing result tables and reading measured logs.
+ *
+ * Writing reproduces nccl-tests' header, column layout, bus-bandwidth factors and footer, so tools
+ * that read nccl-tests output read ccsim's. Reading accepts real logs, where NCCL's INFO lines are
+ * interleaved with the table, even in the middle of a row.
+ */
+#ifndef CCSIM_SIM_NCCLTESTS_H
+#define CCSIM_SIM_NCCLTESTS_H
+
+#include <stdio.h>
+#include <stddef.h>
+#include <glib.h>
+#include "comm.h"
+
+/* nccl-tests' bus bandwidth factor: busbw = algbw * factor. */
+double nt_busbw_factor(enum comm_op op, int nranks);
+/* Element count and printed size of a sweep point of `bytes` (nccl-tests' rounding per op). */
+void nt_size_count(enum comm_op op, size_t bytes, int nranks, int type_size, size_t *count, size_t *size);
+const char *nt_redop(enum comm_op op);      /* "sum" or "none" as nccl-tests prints it */
+int nt_root(enum comm_op op);               /* 0 for broadcast/reduce, -1 otherwise */
+const char *nt_test_name(enum comm_op op);  /* "all_reduce_perf", ... */
+
+struct nt_header {
+  enum comm_op op;
+  int nranks;
+  size_t min_bytes, max_bytes;
+  int step_factor;
+  int warmup_iters, iters;
+  const char *const *rank_desc; /* nranks lines "host device N [busid] name" or NULL */
+};
+void nt_print_header(FILE *f, const struct nt_header *h);
+/* One row; times in µs (out-of-place and in-place). */
+void nt_print_row(FILE *f, enum comm_op op, int nranks, size_t size, size_t count, const char *type,
+                  double time_oop_us, double time_ip_us);
+void nt_print_footer(FILE *f, enum comm_op op, double avg_busbw);
+
+/* A measured log. */
+struct nt_row {
+  size_t size, count;
+  char type[16], redop[16];
+  int root;
+  double time_us[2];  /* out-of-place, in-place */
+  double algbw[2], busbw[2];
+  int line;           /* line where the row starts */
+};
+struct nt_log {
+  int op;             /* enum comm_op, -1 when the log does not say */
+  int nranks;         /* "# Rank" lines, or nThread*nGpus; 0 when unknown */
+  GArray *rows;       /* struct nt_row */
+};
+
+#define NT_ERROR nt_error_quark()
+GQuark nt_error_quark(void);
+
+int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError **err);
+int nt_load_log(const char *path, struct nt_log *out, GError **err);
+void nt_log_free(struct nt_log *l);
+
+#endif

@@ -1,0 +1,57 @@
+/* simulate.c — one call through the engine with the network model's costs (see simulate.h). */
+#include "simulate.h"
+
+#include <string.h>
+#include "engine.h"
+
+struct ctx {
+  const struct netmodel *m;
+  const struct comm_decision *d;
+  struct timeline *tl;
+  uint64_t off;
+};
+
+static void cost_cb(void *vc, const struct oplist *l, const struct op *op, struct engine_cost *out) {
+  (void)l;
+  struct ctx *c = vc;
+  struct netmodel_cost nc;
+  netmodel_op_cost(c->m, c->d, op, &nc);
+  out->latency_ps = nc.latency_ps;
+  out->bytes = nc.bytes;
+  out->cap = nc.cap;
+  out->nres = nc.nres < ENGINE_MAX_RES ? nc.nres : ENGINE_MAX_RES;
+  memcpy(out->res, nc.res, (size_t)out->nres * sizeof(int));
+  out->tail_ps = nc.tail_ps;
+}
+
+static void span_cb(void *vc, const struct op *op, uint64_t ready, uint64_t data, uint64_t end) {
+  struct ctx *c = vc;
+  timeline_op(c->tl, op, c->off + ready, c->off + data, c->off + end);
+}
+
+int sim_call_run(const struct netmodel *m, const struct oplist *l, int nlocal, struct timeline *tl,
+                 uint64_t tl_offset_ps, struct sim_call *out, GError **err) {
+  const struct netmodel_params *p = netmodel_get_params(m);
+  struct ctx c = {m, &l->decision, tl, tl_offset_ps};
+  uint64_t start = netmodel_us_to_ps(p->kernel_start);
+  struct engine_config cfg = {
+    .nres = netmodel_nresources(m),
+    .capacity = netmodel_capacities(m),
+    .cost = cost_cb,
+    .cost_ctx = &c,
+    .span = tl ? span_cb : NULL,
+    .span_ctx = &c,
+    .start_ps = start,
+  };
+  struct engine_stats st;
+  memset(&st, 0, sizeof st);
+  if (engine_run(l, &cfg, &st, err) < 0) return -1;
+  memset(out, 0, sizeof *out);
+  out->device_ps = (l->nops ? st.end_ps : start) + netmodel_us_to_ps(p->kernel_end);
+  out->host_ps = netmodel_host_ps(m, l->decision.op, nlocal);
+  out->iter_ps = out->device_ps > out->host_ps ? out->device_ps : out->host_ps;
+  out->events = st.events;
+  out->ops = l->nops;
+  out->max_active = st.max_active;
+  return 0;
+}

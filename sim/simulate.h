@@ -1,0 +1,30 @@
+/* simulate.h — times one collective call: op list + network model -> engine -> call time.
+ *
+ * The time of one iteration of a benchmark loop is the larger of what the host needs to enqueue the
+ * call on every local GPU and what the GPUs need to run it (kernel start, the op DAG on the engine,
+ * kernel end): nccl-tests issues iterations back to back, so the slower side sets the pace.
+ */
+#ifndef CCSIM_SIM_SIMULATE_H
+#define CCSIM_SIM_SIMULATE_H
+
+#include <stdint.h>
+#include <glib.h>
+#include "netmodel.h"
+#include "oplist.h"
+#include "timeline.h"
+
+struct sim_call {
+  uint64_t host_ps;     /* host enqueue time of one iteration */
+  uint64_t device_ps;   /* kernel start to completion */
+  uint64_t iter_ps;     /* max of the two */
+  uint64_t events;
+  uint64_t ops;
+  size_t max_active;
+};
+
+/* Simulate l (ops of one call decided as l->decision) on m; nlocal GPUs are driven by one host thread.
+ * tl may be NULL; otherwise spans are written at offset tl_offset_ps. 0 or -1 with err. */
+int sim_call_run(const struct netmodel *m, const struct oplist *l, int nlocal, struct timeline *tl,
+                 uint64_t tl_offset_ps, struct sim_call *out, GError **err);
+
+#endif
