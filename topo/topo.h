@@ -115,6 +115,7 @@ struct topo_cpu {
 /* ---- System graph (NCCL's ncclTopoSystem) ---- */
 
 struct topo_node;
+struct topo_build;
 
 struct topo_link {
   enum topo_link_type type;
@@ -125,10 +126,15 @@ struct topo_link {
 struct topo_node {
   enum topo_node_type type;
   int index;               /* index within its type in topo_system.nodes[type] */
-  int64_t id;              /* NCCL-style id (bus id as integer for PCI devices) */
+  int64_t id;              /* NCCL-style id: host number in the top 8 bits, bus id (or dev) below */
   int node;                /* cluster node (host) this node belongs to */
+  int host_index;          /* index among the nodes of its type on the same host */
   int device;              /* index into gpus[] / nics[] / cpus[] for GPU, NET and CPU nodes; -1 otherwise */
-  GArray *links;           /* struct topo_link */
+  uint64_t pci_device;     /* PCI switches: vendor<<48 | device<<32 | subsystem vendor<<16 | subsystem device */
+  GArray *links;           /* struct topo_link, bandwidth descending, PCI up-link last (NCCL's order) */
+  /* Best path from this node to every node of type t on the same host, by host_index (NULL where not
+   * computed: paths exist towards CPU, GPU, NET and NVS nodes). Use topo_path_get. */
+  struct topo_path *paths[TOPO_NODE_TYPES];
 };
 
 /* Best path between two nodes: type, bottleneck bandwidth and the hops taken. */
@@ -139,10 +145,19 @@ struct topo_path {
   const struct topo_link **hops; /* nhops links, from the source */
 };
 
+/* One host of a cluster: where its nodes of each type start in topo_system.nodes[type]. */
+struct topo_host {
+  uint64_t host_hash;
+  int first[TOPO_NODE_TYPES];
+  int count[TOPO_NODE_TYPES];
+};
+
 struct topo_system {
   char *source;            /* file it was loaded from */
   int nnodes;              /* cluster nodes (hosts) */
-  /* Device view, all nodes: gpus[n*gpus_per_node + i] */
+  struct topo_host *hosts; /* nnodes */
+  /* Device view, all nodes: gpus[n*gpus_per_node + i]. Device i of a kind is graph node i of the
+   * matching type (GPU, NET, CPU), so nodes[TOPO_NODE_GPU]->pdata[i]->device == i. */
   int ngpus, nnics, ncpus;
   struct topo_gpu *gpus;
   struct topo_nic *nics;
@@ -150,10 +165,9 @@ struct topo_system {
   int gpus_per_node, nics_per_node, cpus_per_node;
   /* Graph */
   GPtrArray *nodes[TOPO_NODE_TYPES]; /* struct topo_node * */
-  double max_bw, total_bw;
-  /* paths[src_type][src][dst_type][dst], computed for GPU and NET sources */
-  struct topo_path ****paths;
+  double max_bw, total_bw; /* NCCL's per-channel max and total GPU bandwidth (ncclTopoSearchInit) */
   struct topo_fabric *fabric; /* NULL for a single node */
+  struct topo_build *build;   /* internal: NULL once loaded */
 };
 
 /* Fabric joining the NICs of a cluster (JSON file, see docs/fabric.md). */
@@ -162,8 +176,15 @@ struct topo_fabric {
   enum topo_fabric_kind kind;
   double link_gbps;        /* per NIC port */
   int switch_radix;
-  double oversubscription; /* >= 1 */
-  double hop_latency_us;
+  double oversubscription; /* >= 1: leaf downlinks per uplink */
+  double hop_latency_us;   /* per switch traversed */
+};
+
+/* How the fabric carries traffic between two NICs (global nics[] indices) of different hosts. */
+struct topo_fabric_route {
+  int switches;            /* switches traversed: 1 (same leaf), 3 (through a spine), 5 (through a core) */
+  double bw;               /* GB/s available to one flow: min(NIC, link) / oversubscription above the leaf */
+  double latency_us;       /* switches * hop_latency_us */
 };
 
 /* Error domain for everything topo/ reports. Messages name file and line where known. */
@@ -179,9 +200,23 @@ struct topo_system *topo_load_buffer(const char *buf, size_t len, const char *na
 struct topo_system *topo_load_cluster(const char *path, int nnodes, const char *fabric_path, GError **err);
 void topo_free(struct topo_system *sys);
 
-/* Path between two graph nodes (GPU or NET source), NULL if none was computed. */
+/* Best path from node (src_type, src) to node (dst_type, dst), indices into nodes[]; NULL when the two
+ * are on different hosts or no path was computed (destinations are CPU, GPU, NET and NVS nodes). */
 const struct topo_path *topo_path_get(const struct topo_system *sys, enum topo_node_type src_type, int src,
                                       enum topo_node_type dst_type, int dst);
+
+/* Fabric file alone (for checking it); NULL + err on failure. Free with g_free. */
+struct topo_fabric *topo_fabric_load(const char *path, GError **err);
+/* Route between NICs a and b of a cluster; false when they are on the same host or there is no fabric. */
+bool topo_fabric_route(const struct topo_system *sys, int nic_a, int nic_b, struct topo_fabric_route *out);
+const char *topo_fabric_kind_name(enum topo_fabric_kind k); /* "rail-optimized", "fat-tree" */
+
+/* The NET (nics[] index) GPU gpu uses on a channel under NCCL's default policy (ncclTopoGetLocalNet:
+ * closest NICs by bandwidth then path type, spread over the GPUs that share them); -1 if none. */
+int topo_gpu_net(const struct topo_system *sys, int gpu, int channel);
+
+/* Graph node of a device (GPU, NET or CPU index in the device view). */
+struct topo_node *topo_node_of(const struct topo_system *sys, enum topo_node_type type, int index);
 
 const char *topo_path_type_name(enum topo_path_type t); /* "NVL", "PIX", ... */
 const char *topo_link_type_name(enum topo_link_type t);
