@@ -111,7 +111,9 @@ static const char *nccl_msg_start(const char *line) {
         /* The host name may be glued to the previous table column ("-1vm:921:921"): the prefix starts
          * after the last digit run that belongs to the table, i.e. at the first letter. */
         const char *h = q;
-        while (h < end && (isdigit((unsigned char)*h) || *h == '-' || *h == '.')) h++;
+        if (!strncmp(h, "N/A", 3)) h += 3;
+        else
+          while (h < end && (isdigit((unsigned char)*h) || *h == '-' || *h == '.')) h++;
         if (h < end && *h != ':') return h;
         return q;
       }

@@ -55,3 +55,14 @@ int sim_call_run(const struct netmodel *m, const struct oplist *l, int nlocal, s
   out->max_active = st.max_active;
   return 0;
 }
+
+int sim_decision_run(const struct netmodel *m, const struct comm_info *c, const struct comm_decision *d,
+                     const struct plan_options *opt, int nlocal, struct timeline *tl, uint64_t tl_offset_ps,
+                     struct sim_call *out, GError **err) {
+  struct oplist l;
+  oplist_init(&l);
+  int rc = plan_build(c, d, opt, &l, err);
+  if (rc == 0) rc = sim_call_run(m, &l, nlocal, tl, tl_offset_ps, out, err);
+  oplist_free(&l);
+  return rc;
+}

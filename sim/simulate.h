@@ -11,6 +11,7 @@
 #include <glib.h>
 #include "netmodel.h"
 #include "oplist.h"
+#include "plan.h"
 #include "timeline.h"
 
 struct sim_call {
@@ -26,5 +27,10 @@ struct sim_call {
  * tl may be NULL; otherwise spans are written at offset tl_offset_ps. 0 or -1 with err. */
 int sim_call_run(const struct netmodel *m, const struct oplist *l, int nlocal, struct timeline *tl,
                  uint64_t tl_offset_ps, struct sim_call *out, GError **err);
+
+/* Decompose one call (plan_build) and simulate it. */
+int sim_decision_run(const struct netmodel *m, const struct comm_info *c, const struct comm_decision *d,
+                     const struct plan_options *opt, int nlocal, struct timeline *tl, uint64_t tl_offset_ps,
+                     struct sim_call *out, GError **err);
 
 #endif
