@@ -56,7 +56,11 @@ struct comm_info {
   struct comm_channel *channels; /* nchannels */
   /* transport[a*nranks+b]: how a sends to b where they are neighbours; -1 where not connected/known */
   int8_t *transport;
+  size_t nvls_chunk_size;  /* NCCL_NVLS_CHUNKSIZE as NCCL used it; 0 = NCCL's default (128 KiB) */
 };
+
+/* How `a` reaches `b`: the captured transport where known, else P2P inside a node and NET across. */
+enum comm_transport comm_transport_between(const struct comm_info *c, int a, int b);
 
 /* NCCL's choice for one call, as its profiler/tuner interfaces report it. */
 struct comm_decision {
@@ -68,8 +72,12 @@ struct comm_decision {
   int root;                /* broadcast/reduce root, send/recv peer offset; 0 otherwise */
   enum comm_algo algo;
   enum comm_proto proto;
-  int nchannels;
+  int nchannels;            /* channels the call ran on (channelHi - channelLo + 1, as NCCL's TUNING
+                            * line and profiler report it) */
   int nthreads;
+  int max_channels;         /* NCCL's per-task channel limit (nMaxChannels after tuning) where known,
+                            * 0 otherwise: the decomposition then finds the limit that yields
+                            * `nchannels` used channels */
   /* NCCL's own time estimate (µs) per algorithm/protocol, -1 where unavailable or unknown */
   float cost_us[ALGO_COUNT][PROTO_COUNT];
 };

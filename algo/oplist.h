@@ -13,14 +13,19 @@
 #include <stdio.h>
 #include "comm.h"
 
-/* What the receiving side does with the data. */
+/* The NCCL primitive the sending rank runs to produce this step: what it did with its inputs (data
+ * received from its own peers for this slice, and its local buffer) before the bytes left it. The
+ * primitive that finally consumes data without forwarding it (recvReduceCopy at a reduce root,
+ * recv at the end of a copy chain) is not an op of its own: it finishes when the op bringing the
+ * data finishes. OPK_RECV_REDUCE_COPY and OPK_RECV are kept for consumers that annotate receivers. */
 enum op_kind {
-  OPK_SEND,              /* plain send of local data (first step of a ring) */
+  OPK_SEND,              /* send of local data (first step of a ring, tree leaf, p2p send) */
   OPK_RECV_REDUCE_SEND,  /* receive, reduce with local data, forward */
   OPK_RECV_COPY_SEND,    /* receive, store, forward */
   OPK_RECV_REDUCE_COPY_SEND, /* receive, reduce, store and forward (ring allreduce's last reduce step) */
   OPK_RECV_REDUCE_COPY,  /* receive, reduce and store (end of a reduce chain) */
   OPK_RECV,              /* receive and store (end of a copy chain) */
+  OPK_COPY_SEND,         /* copy local input to the output buffer and send (out-of-place root) */
   OPK_COUNT
 };
 
@@ -28,7 +33,9 @@ struct op {
   uint32_t id;
   int32_t rank_src, rank_dst;
   int16_t channel;
-  int32_t step;            /* step index within the channel (NCCL_STEPS slot = step % 8) */
+  int32_t step;            /* NCCL's step counter of the rank_src->rank_dst connection on this channel
+                            * when the slice starts (a Simple slice spans StepPerSlice steps; the
+                            * FIFO slot is step % NCCL_STEPS) */
   uint64_t payload_bytes;  /* user data carried */
   uint64_t wire_bytes;     /* bytes on the link, protocol overhead included */
   uint8_t protocol;        /* enum comm_proto */
@@ -48,6 +55,7 @@ struct oplist {
 };
 
 const char *op_kind_name(enum op_kind k);
+const char *op_transport_name(int transport); /* "P2P", "SHM", "NET", "COLLNET", "NVLS" */
 
 void oplist_init(struct oplist *l);
 void oplist_free(struct oplist *l);

@@ -1,0 +1,85 @@
+/* oplist.c — storage and writers for the point-to-point op DAG (oplist.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <inttypes.h>
+#include <glib.h>
+#include "oplist.h"
+
+static const char *kind_names[OPK_COUNT] = {
+  "send", "recv_reduce_send", "recv_copy_send", "recv_reduce_copy_send", "recv_reduce_copy", "recv",
+  "copy_send",
+};
+static const char *transport_names[] = {"P2P", "SHM", "NET", "COLLNET", "NVLS"};
+
+const char *op_kind_name(enum op_kind k) { return (unsigned)k < OPK_COUNT ? kind_names[k] : "?"; }
+
+const char *op_transport_name(int t) {
+  return (unsigned)t < G_N_ELEMENTS(transport_names) ? transport_names[t] : "?";
+}
+
+void oplist_init(struct oplist *l) {
+  memset(l, 0, sizeof(*l));
+}
+
+void oplist_free(struct oplist *l) {
+  g_free(l->ops);
+  g_free(l->dep_pool);
+  memset(l, 0, sizeof(*l));
+}
+
+uint32_t oplist_add(struct oplist *l, const struct op *o, const uint32_t *deps, int ndeps) {
+  if (l->nops == l->cap) {
+    l->cap = l->cap ? l->cap * 2 : 1024;
+    l->ops = g_realloc_n(l->ops, l->cap, sizeof(*l->ops));
+  }
+  if (l->ndep + (size_t)ndeps > l->dep_cap) {
+    while (l->ndep + (size_t)ndeps > l->dep_cap) l->dep_cap = l->dep_cap ? l->dep_cap * 2 : 4096;
+    l->dep_pool = g_realloc_n(l->dep_pool, l->dep_cap, sizeof(*l->dep_pool));
+  }
+  struct op *n = &l->ops[l->nops];
+  *n = *o;
+  n->id = (uint32_t)l->nops;
+  n->ndeps = (uint8_t)ndeps;
+  n->deps_at = (uint32_t)l->ndep;
+  if (ndeps) memcpy(&l->dep_pool[l->ndep], deps, (size_t)ndeps * sizeof(*deps));
+  l->ndep += (size_t)ndeps;
+  l->nops++;
+  return n->id;
+}
+
+int oplist_write_csv(const struct oplist *l, FILE *f) {
+  fprintf(f, "id,rank_src,rank_dst,channel,step,payload_bytes,wire_bytes,protocol,transport,kind,deps\n");
+  for (size_t i = 0; i < l->nops; i++) {
+    const struct op *o = &l->ops[i];
+    fprintf(f, "%" PRIu32 ",%d,%d,%d,%d,%" PRIu64 ",%" PRIu64 ",%s,%s,%s,", o->id, o->rank_src, o->rank_dst,
+            o->channel, o->step, o->payload_bytes, o->wire_bytes, comm_proto_name(o->protocol),
+            op_transport_name(o->transport), op_kind_name(o->kind));
+    const uint32_t *d = OP_DEPS(l, o);
+    for (int k = 0; k < o->ndeps; k++) fprintf(f, "%s%" PRIu32, k ? " " : "", d[k]);
+    fputc('\n', f);
+  }
+  return ferror(f) ? -1 : 0;
+}
+
+/* Written by hand rather than through cJSON: op lists reach millions of entries and a DOM would
+ * multiply their memory. */
+int oplist_write_json(const struct oplist *l, FILE *f) {
+  const struct comm_decision *d = &l->decision;
+  fprintf(f, "{\"nranks\":%d,\"decision\":{\"op\":\"%s\",\"bytes\":%zu,\"count\":%zu,\"type_size\":%d,"
+             "\"root\":%d,\"algorithm\":\"%s\",\"protocol\":\"%s\",\"nchannels\":%d,\"nthreads\":%d},\n\"ops\":[",
+          l->nranks, comm_op_name(d->op), d->bytes, d->count, d->type_size, d->root, comm_algo_name(d->algo),
+          comm_proto_name(d->proto), d->nchannels, d->nthreads);
+  for (size_t i = 0; i < l->nops; i++) {
+    const struct op *o = &l->ops[i];
+    fprintf(f, "%s\n{\"id\":%" PRIu32 ",\"rank_src\":%d,\"rank_dst\":%d,\"channel\":%d,\"step\":%d,"
+               "\"payload_bytes\":%" PRIu64 ",\"wire_bytes\":%" PRIu64 ",\"protocol\":\"%s\",\"transport\":\"%s\","
+               "\"kind\":\"%s\",\"deps\":[",
+            i ? "," : "", o->id, o->rank_src, o->rank_dst, o->channel, o->step, o->payload_bytes, o->wire_bytes,
+            comm_proto_name(o->protocol), op_transport_name(o->transport), op_kind_name(o->kind));
+    const uint32_t *dp = OP_DEPS(l, o);
+    for (int k = 0; k < o->ndeps; k++) fprintf(f, "%s%" PRIu32, k ? "," : "", dp[k]);
+    fputs("]}", f);
+  }
+  fputs("\n]}\n", f);
+  return ferror(f) ? -1 : 0;
+}

@@ -1,0 +1,74 @@
+/* plan.h — one collective call -> the point-to-point op DAG NCCL's kernels execute.
+ *
+ * plan_build() takes a communicator as NCCL built it (comm.h) and NCCL's decision for one call and
+ * produces, per channel and per pipeline step, the transfers between ranks with their payload,
+ * protocol wire bytes, transport and dependencies (oplist.h). The sizing follows NCCL 2.28's host
+ * code (per-channel split, chunk sizes, p2p parts) and the loop structure its device kernels run;
+ * docs/decomposition.md states every rule and where it comes from.
+ */
+#ifndef CCSIM_ALGO_PLAN_H
+#define CCSIM_ALGO_PLAN_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <glib.h>
+#include "comm.h"
+#include "oplist.h"
+
+#define PLAN_NCCL_STEPS 8
+
+struct plan_options {
+  int coarse;              /* <= 1: one op per NCCL step (slice), the reference form; K > 1: merge K
+                            * consecutive slices of each connection of a channel into one op */
+  gboolean in_place;       /* in-place call (nccl-tests default is out-of-place) */
+};
+
+/* How NCCL splits one collective over its channels and sizes its chunks (enqueue.cc). */
+struct plan_channel_part {
+  int channel;
+  size_t offset;           /* first element of this channel's part */
+  size_t count;            /* elements on this channel */
+  size_t chunk_count;      /* elements per chunk (device chunkCount) */
+};
+struct plan_split {
+  int channel_lo, channel_hi;
+  size_t count_lo, count_mid, count_hi;
+  size_t chunk_bytes_lo, chunk_bytes_mid, chunk_bytes_hi;
+  int elem_size;           /* element size the kernel works in (1 for AllGather/Broadcast) */
+  size_t count;            /* per-rank element count the kernel sees */
+  int nparts;
+  struct plan_channel_part parts[COMM_MAX_CHANNELS];
+};
+
+/* The per-channel split of a collective call (not send/recv/alltoall). 0 on success. */
+int plan_collective_split(const struct comm_info *c, const struct comm_decision *d, struct plan_split *out,
+                          GError **err);
+
+/* Bytes on the wire for `payload` bytes of user data in one step of protocol `proto`. */
+uint64_t plan_wire_bytes(enum comm_proto proto, uint64_t payload);
+
+/* NCCL's grain size per protocol: chunk sizes are multiples of it. */
+size_t plan_grain_size(enum comm_proto proto);
+
+/* Builds the op list of one call into `out` (which must be initialised; it is cleared first).
+ * Returns 0, or -1 with err set (unsupported algorithm for the op, inconsistent communicator). */
+int plan_build(const struct comm_info *c, const struct comm_decision *d, const struct plan_options *opt,
+               struct oplist *out, GError **err);
+
+/* What each rank receives and sends, summed over the op list (for summaries and checks). */
+struct plan_totals {
+  int nranks, nchannels_used;
+  uint64_t *recv_payload;  /* nranks */
+  uint64_t *send_payload;  /* nranks */
+  uint64_t *chan_payload;  /* COMM_MAX_CHANNELS */
+  uint64_t *chan_wire;     /* COMM_MAX_CHANNELS */
+  uint64_t *chan_ops;      /* COMM_MAX_CHANNELS */
+  uint64_t payload, wire;
+};
+void plan_totals_compute(const struct oplist *l, int nranks, struct plan_totals *t);
+void plan_totals_free(struct plan_totals *t);
+
+#define PLAN_ERROR plan_error_quark()
+GQuark plan_error_quark(void);
+
+#endif

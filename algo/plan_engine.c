@@ -1,0 +1,137 @@
+/* plan_engine.c — turns primitive calls (send / recvReduceSend / ...) at each rank into ops with the
+ * three kinds of dependency NCCL's pipeline has: program order at the sending rank, the data the
+ * primitive consumes from its peers, and the buffer slot the receiver must have freed (a sender runs
+ * at most NCCL_STEPS steps ahead of its receiver's consumption). */
+#include <string.h>
+#include "plan_internal.h"
+
+void pe_init(struct pe *e, struct oplist *out, enum comm_proto proto, int step_per_slice, int coarse,
+             GError **err) {
+  memset(e, 0, sizeof(*e));
+  e->out = out;
+  e->proto = proto;
+  e->step_per_slice = step_per_slice > 0 ? step_per_slice : 1;
+  e->window = PLAN_NCCL_STEPS / e->step_per_slice;
+  if (e->window < 1) e->window = 1;
+  e->coarse = coarse > 1 ? coarse : 1;
+  e->err = err;
+}
+
+void pe_conn_init(struct pe_conn *k, const struct comm_info *c, int src, int dst) {
+  memset(k, 0, sizeof(*k));
+  k->src = src;
+  k->dst = dst;
+  k->transport = (uint8_t)comm_transport_between(c, src, dst);
+}
+
+void pe_stream_init(struct pe_stream *s) { s->nlast = 0; }
+
+static void fail(struct pe *e, const char *what, const struct pe_conn *k) {
+  if (!e->failed)
+    g_set_error(e->err, PLAN_ERROR, 2, "internal plan error on channel %d, %d->%d: %s", e->channel, k->src,
+                k->dst, what);
+  e->failed = 1;
+}
+
+static int add_dep(uint32_t *deps, int n, uint32_t id) {
+  for (int i = 0; i < n; i++)
+    if (deps[i] == id) return n;
+  deps[n] = id;
+  return n + 1;
+}
+
+void pe_slice(struct pe *e, struct pe_stream *s, struct pe_conn **recv, int nrecv, struct pe_conn **send,
+              int nsend, uint64_t bytes, enum op_kind kind) {
+  if (e->failed) return;
+  uint32_t incoming[PE_MAXFAN];
+  for (int i = 0; i < nrecv; i++) {
+    struct pe_conn *k = recv[i];
+    if (k->qlen == 0) { fail(e, "receive without a slice in flight", k); return; }
+    incoming[i] = k->q[k->qhead];
+    k->qhead = (k->qhead + 1) % PE_QCAP;
+    k->qlen--;
+  }
+  uint32_t created[PE_MAXFAN];
+  int ncreated = 0;
+  for (int j = 0; j < nsend; j++) {
+    struct pe_conn *k = send[j];
+    uint32_t id;
+    if (e->coarse > 1 && k->open_n > 0 && k->open_n < e->coarse) {
+      struct op *o = &e->out->ops[k->open_op];
+      o->payload_bytes += bytes;
+      o->wire_bytes += plan_wire_bytes(e->proto, bytes);
+      k->open_n++;
+      id = k->open_op;
+    } else {
+      uint32_t deps[3 * PE_MAXFAN + PE_MAXFAN];
+      int nd = 0;
+      for (int i = 0; i < s->nlast; i++) nd = add_dep(deps, nd, s->last[i]);
+      for (int i = 0; i < nrecv; i++) nd = add_dep(deps, nd, incoming[i]);
+      if (k->nsent >= (uint64_t)e->window) {
+        uint64_t m = k->nsent - (uint64_t)e->window;
+        if (k->nrecv <= m) { fail(e, "flow control reached past the receiver (generation order)", k); return; }
+        int slot = (int)(m % (uint64_t)e->window);
+        for (int i = 0; i < k->nmark[slot]; i++) nd = add_dep(deps, nd, k->mark[slot][i]);
+      }
+      struct op o = {0};
+      o.rank_src = k->src;
+      o.rank_dst = k->dst;
+      o.channel = (int16_t)e->channel;
+      o.step = (int32_t)(k->nsent * (uint64_t)e->step_per_slice);
+      o.payload_bytes = bytes;
+      o.wire_bytes = plan_wire_bytes(e->proto, bytes);
+      o.protocol = (uint8_t)e->proto;
+      o.transport = k->transport;
+      o.kind = (uint8_t)kind;
+      id = oplist_add(e->out, &o, deps, nd);
+      k->open_op = id;
+      k->open_n = 1;
+    }
+    if (k->qlen == PE_QCAP) { fail(e, "too many slices in flight (generation order)", k); return; }
+    k->q[(k->qhead + k->qlen) % PE_QCAP] = id;
+    k->qlen++;
+    k->nsent++;
+    created[ncreated++] = id;
+  }
+  /* Consumption: the receiving primitive is done with the slot when its own sends are done, or, for a
+   * primitive that only receives, when the data has arrived. */
+  for (int i = 0; i < nrecv; i++) {
+    struct pe_conn *k = recv[i];
+    int slot = (int)(k->nrecv % (uint64_t)e->window);
+    if (ncreated) {
+      memcpy(k->mark[slot], created, (size_t)ncreated * sizeof(uint32_t));
+      k->nmark[slot] = (uint8_t)ncreated;
+    } else {
+      k->mark[slot][0] = incoming[i];
+      k->nmark[slot] = 1;
+    }
+    k->nrecv++;
+  }
+  if (ncreated) {
+    memcpy(s->last, created, (size_t)ncreated * sizeof(uint32_t));
+    s->nlast = ncreated;
+  } else if (nrecv) {
+    memcpy(s->last, incoming, (size_t)nrecv * sizeof(uint32_t));
+    s->nlast = nrecv;
+  }
+}
+
+void pe_prim(struct pe *e, struct pe_stream *s, struct pe_conn **recv, int nrecv, struct pe_conn **send,
+             int nsend, long nelem, int elem_size, int slice_per_chunk, size_t step_elems, enum op_kind kind) {
+  if (nelem < 0) nelem = 0;
+  if (e->proto != PROTO_SIMPLE) {
+    pe_slice(e, s, recv, nrecv, send, nsend, (uint64_t)nelem * (uint64_t)elem_size, kind);
+    return;
+  }
+  /* prims_simple.h genericOp: every chunk is SlicePerChunk slices, empty ones still posted. */
+  long slice = ((nelem + 16L * slice_per_chunk - 1) / (16L * slice_per_chunk)) * 16;
+  long min_slice = (long)(step_elems * (size_t)e->step_per_slice / 32);
+  if (slice < min_slice) slice = min_slice;
+  long offset = 0;
+  for (int i = 0; i < slice_per_chunk; i++) {
+    long size = slice < nelem - offset ? slice : nelem - offset;
+    if (size < 0) size = 0;
+    pe_slice(e, s, recv, nrecv, send, nsend, (uint64_t)size * (uint64_t)elem_size, kind);
+    offset += size;
+  }
+}
