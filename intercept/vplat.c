@@ -7,6 +7,7 @@
 #include <glib.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <libxml/xmlsave.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -129,7 +130,11 @@ static char *write_filtered(const char *path, int keep) {
     return NULL;
   }
   close(fd);
-  if (xmlSaveFormatFile(tmp, doc, 1) < 0) {
+  /* NCCL's XML reader does not accept an <?xml ...?> declaration. */
+  xmlSaveCtxtPtr save = xmlSaveToFilename(tmp, NULL, XML_SAVE_NO_DECL | XML_SAVE_FORMAT);
+  long written = save ? xmlSaveDoc(save, doc) : -1;
+  if (save && xmlSaveClose(save) < 0) written = -1;
+  if (written < 0) {
     snprintf(plat.error, sizeof plat.error, "cannot write %s", tmp);
     unlink(tmp);
     g_free(tmp);
