@@ -1,9 +1,141 @@
-/* cmd_compare.c — `ccsim compare`. Placeholder until its issue lands: reports that it is not available. */
+/* cmd_compare.c — `ccsim compare`: simulate the sweep of a measured nccl-tests log and report the error. */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib.h>
+
 #include "cmd.h"
+#include "nccltests.h"
+#include "sweep.h"
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
 
 int cmd_compare(int argc, char **argv) {
-  (void)argc;
-  fprintf(stderr, "%s: not available in this build yet\n", argv[0]);
-  return 1;
+  gchar *topo = NULL, *op_name = NULL, *params = NULL, *nccl = NULL;
+  gint nodes = 1, gpus = 0, coarse = 0;
+  gboolean verbose = FALSE, quiet = FALSE;
+  GOptionEntry entries[] = {
+    {"topo", 't', 0, G_OPTION_ARG_FILENAME, &topo, "topology XML of the measured machine, required", "FILE"},
+    {"op", 'o', 0, G_OPTION_ARG_STRING, &op_name, "operation, when the log does not name it", "OP"},
+    {"nodes", 'N', 0, G_OPTION_ARG_INT, &nodes, "nodes the measurement ran on (default 1)", "N"},
+    {"gpus", 'g', 0, G_OPTION_ARG_INT, &gpus, "GPUs per node (default: ranks listed in the log / nodes)", "G"},
+    {"params", 0, 0, G_OPTION_ARG_FILENAME, &params, "network model parameters (default: the GPUs' generation)",
+     "FILE"},
+    {"coarse", 0, 0, G_OPTION_ARG_INT, &coarse, "merge K pipeline slices per op (faster, less exact)", "K"},
+    {"nccl", 0, 0, G_OPTION_ARG_FILENAME, &nccl, "NCCL library to run", "LIB"},
+    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "pass NCCL's INFO output through to stderr", NULL},
+    {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no progress messages on stderr", NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL}};
+  GOptionContext *ctx = g_option_context_new("MEASURED.log — compare a measured nccl-tests log with the simulation");
+  g_option_context_set_summary(ctx,
+    "Reads an nccl-tests log (NCCL INFO lines may be interleaved, even inside table rows), simulates the same\n"
+    "operation, rank count and sizes on the topology, and prints measured against predicted time per size\n"
+    "(out-of-place and in-place) with the relative error, then the median and maximum |error|.\n"
+    "Rows of size 0 (empty calls) are not compared.");
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  GError *err = NULL;
+  int rc = 2;
+  struct nt_log log = {0};
+  if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+    fprintf(stderr, "%s: %s\n", argv[0], err->message);
+    goto out;
+  }
+  if (argc != 2 || !topo) {
+    fprintf(stderr, "%s: need --topo FILE and one measured log (see --help)\n", argv[0]);
+    goto out;
+  }
+  rc = 1;
+  if (nt_load_log(argv[1], &log, &err)) {
+    fprintf(stderr, "%s: %s\n", argv[0], err->message);
+    goto out;
+  }
+  int op = op_name ? comm_op_parse(op_name) : log.op;
+  if (op < 0) {
+    fprintf(stderr, "%s: %s: %s; name it with --op\n", argv[0], argv[1],
+            op_name ? "unknown operation" : "the log does not say which operation it measured");
+    rc = 2;
+    goto out;
+  }
+  if (nodes < 1 || gpus < 0) {
+    fprintf(stderr, "%s: --nodes must be >= 1 and --gpus >= 0\n", argv[0]);
+    rc = 2;
+    goto out;
+  }
+  if (!gpus) {
+    if (log.nranks <= 0 || log.nranks % nodes) {
+      fprintf(stderr, "%s: %s: cannot tell the GPU count from the log (%d ranks for %d nodes); give --gpus\n",
+              argv[0], argv[1], log.nranks, nodes);
+      rc = 2;
+      goto out;
+    }
+    gpus = log.nranks / nodes;
+  }
+  GArray *sizes = g_array_new(FALSE, FALSE, sizeof(size_t));
+  GArray *rows = g_array_new(FALSE, FALSE, sizeof(guint));
+  for (guint i = 0; i < log.rows->len; i++) {
+    const struct nt_row *r = &g_array_index(log.rows, struct nt_row, i);
+    if (r->size == 0) continue;
+    g_array_append_val(sizes, r->size);
+    g_array_append_val(rows, i);
+  }
+  struct sweep_request req = {
+    .topo_path = topo, .nodes = nodes, .gpus = gpus, .op = op, .sizes = (size_t *)(void *)sizes->data,
+    .nsizes = (int)sizes->len, .type_size = 4, .params_path = params, .nccl_path = nccl, .coarse = coarse,
+    .verbose = verbose, .progress = !quiet,
+  };
+  struct sweep_result res;
+  if (sizes->len == 0) {
+    fprintf(stderr, "%s: %s: no non-empty rows to compare\n", argv[0], argv[1]);
+  } else if (sweep_run(&req, &res, &err) != 0) {
+    fprintf(stderr, "%s: %s\n", argv[0], err->message);
+  } else {
+    printf("# ccsim compare: %s, %s, %d ranks (%d node(s) x %d GPUs), model %s\n", argv[1], comm_op_name(op),
+           res.nranks, nodes, gpus, res.params_name);
+    printf("# %12s %6s %6s %3s  %10s %10s %8s  %10s %10s %8s\n", "size", "algo", "proto", "ch", "meas_oop_us",
+           "sim_oop_us", "err%", "meas_ip_us", "sim_ip_us", "err%");
+    GArray *errs = g_array_new(FALSE, FALSE, sizeof(double));
+    for (int i = 0; i < res.npoints; i++) {
+      const struct nt_row *r = &g_array_index(log.rows, struct nt_row, g_array_index(rows, guint, i));
+      const struct sweep_point *p = &res.points[i];
+      double e[2];
+      for (int k = 0; k < 2; k++) {
+        e[k] = r->time_us[k] > 0 ? (p->time_us[k] - r->time_us[k]) / r->time_us[k] * 100 : NAN;
+        if (!isnan(e[k])) {
+          double a = fabs(e[k]);
+          g_array_append_val(errs, a);
+        }
+      }
+      const struct comm_decision *d = &p->decision;
+      printf("  %12zu %6s %6s %3d  %10.2f %10.2f %+7.1f%%  %10.2f %10.2f %+7.1f%%\n", r->size,
+             d->algo >= 0 ? comm_algo_name(d->algo) : "P2P", comm_proto_name(d->proto), d->nchannels, r->time_us[0],
+             p->time_us[0], e[0], r->time_us[1], p->time_us[1], e[1]);
+    }
+    g_array_sort(errs, cmp_double);
+    double med = 0, mx = 0;
+    if (errs->len) {
+      guint n = errs->len;
+      med = n % 2 ? g_array_index(errs, double, n / 2)
+                  : (g_array_index(errs, double, n / 2 - 1) + g_array_index(errs, double, n / 2)) / 2;
+      mx = g_array_index(errs, double, n - 1);
+    }
+    printf("# compared %u points: median |error| %.1f%%, max |error| %.1f%%\n", errs->len, med, mx);
+    g_array_free(errs, TRUE);
+    sweep_result_free(&res);
+    rc = 0;
+  }
+  g_array_free(sizes, TRUE);
+  g_array_free(rows, TRUE);
+out:
+  if (err) g_error_free(err);
+  nt_log_free(&log);
+  g_option_context_free(ctx);
+  g_free(topo);
+  g_free(op_name);
+  g_free(params);
+  g_free(nccl);
+  return rc;
 }
