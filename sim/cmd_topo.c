@@ -372,7 +372,7 @@ done:
 }
 
 int cmd_topo(int argc, char **argv) {
-  g_log_set_handler(NULL, G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE, print_warning, NULL);
+  g_log_set_handler("ccsim-topo", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE, print_warning, NULL);
   if (argc >= 2 && !strcmp(argv[1], "gen")) {
     prog = "ccsim topo gen";
     char *name = g_strdup("ccsim topo gen");

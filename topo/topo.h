@@ -192,7 +192,7 @@ struct topo_fabric_route {
 GQuark topo_error_quark(void);
 enum topo_error_code { TOPO_ERROR_IO, TOPO_ERROR_PARSE, TOPO_ERROR_INVALID };
 
-/* Load one node's XML. Warnings (unknown CPU vendor, ...) go to g_warning. NULL + err on failure. */
+/* Load one node's XML. Warnings (unknown CPU vendor, ...) go to g_warning in the log domain "ccsim-topo". NULL + err on failure. */
 struct topo_system *topo_load(const char *path, GError **err);
 /* Load from memory (for the fuzzer and tests); name is used in messages. */
 struct topo_system *topo_load_buffer(const char *buf, size_t len, const char *name, GError **err);

@@ -22,6 +22,14 @@ static int max_int(int a, int b) {
   return a > b ? a : b;
 }
 
+/* Bus id text of a PCI-addressed node (domain:bus:device.function), for messages. */
+static const char *id_text(const struct topo_node *n, char buf[TOPO_BUSID_LEN]) {
+  uint64_t id = (uint64_t)n->id & 0x00ffffffffffffffULL;
+  g_snprintf(buf, TOPO_BUSID_LEN, "%04" G_GINT64_MODIFIER "x:%02x:%02x.%x", id >> 20, (unsigned)((id >> 12) & 0xff),
+             (unsigned)((id >> 4) & 0xff), (unsigned)(id & 0xf));
+  return buf;
+}
+
 /* Breadth-first search from base, recording in every reached node its path to base. */
 static bool set_paths(struct topo_system *sys, struct topo_node *base, GError **err) {
   enum topo_node_type bt = base->type;
@@ -56,12 +64,11 @@ static bool set_paths(struct topo_system *sys, struct topo_node *base, GError **
             }
           }
           if (!rev) {
+            char a[TOPO_BUSID_LEN], b[TOPO_BUSID_LEN];
             g_set_error(err, TOPO_ERROR, TOPO_ERROR_INVALID,
-                        "%s: a %s link from %s %" G_GINT64_MODIFIER "x to %s %" G_GINT64_MODIFIER
-                        "x has no link back (a <pcilink> needs one in each direction)",
+                        "%s: the %s link from %s %s to %s %s has no link back (a <pcilink> needs one in each direction)",
                         sys->source ? sys->source : "topology", topo_link_type_name(link->type),
-                        topo_node_type_name(node->type), (int64_t)(node->id & 0x00ffffffffffffffLL), topo_node_type_name(rem->type),
-                        (int64_t)(rem->id & 0x00ffffffffffffffLL));
+                        topo_node_type_name(node->type), id_text(node, a), topo_node_type_name(rem->type), id_text(rem, b));
             g_ptr_array_free(list, TRUE);
             g_ptr_array_free(next, TRUE);
             return false;

@@ -30,6 +30,10 @@ xmlDocPtr topo_xml_parse(const char *buf, size_t len, const char *name, GError *
     g_set_error(err, TOPO_ERROR, TOPO_ERROR_PARSE, "%s: file too large", name);
     return NULL;
   }
+  if (len == 0) {
+    g_set_error(err, TOPO_ERROR, TOPO_ERROR_PARSE, "%s: empty file", name);
+    return NULL;
+  }
   struct parse_errors pe = {0};
   xmlSetStructuredErrorFunc(&pe, collect_error);
   xmlSetGenericErrorFunc(NULL, NULL);
