@@ -140,7 +140,8 @@ static int split_with(const struct comm_info *c, const struct comm_decision *d, 
   int nch = task_max < kind_max ? task_max : kind_max;
 
   size_t tpb = (size_t)traffic_per_byte(d->op, c->nranks);
-  size_t task_traffic = count * T * tpb;
+  /* enqueue.cc: a task's traffic is count*size*trafficPerByte, times 4 once LL is chosen */
+  size_t task_traffic = count * T * tpb * (d->proto == PROTO_LL ? 4 : 1);
   size_t traffic = task_traffic > MIN_TRAFFIC_PER_CHANNEL ? task_traffic : MIN_TRAFFIC_PER_CHANNEL;
   size_t traffic_per_channel = traffic / nch > MIN_TRAFFIC_PER_CHANNEL ? traffic / nch : MIN_TRAFFIC_PER_CHANNEL;
 

@@ -1,0 +1,404 @@
+/* test_plan.c — decomposition tests: NCCL's channel split against measured TUNING lines, conservation
+ * per operation/algorithm/protocol, wire overhead, DAG shape (order, ring, tree, flow control),
+ * randomized properties, coarse form, golden op lists. */
+#include <stdio.h>
+#include <string.h>
+#include "plan_fixture.h"
+#include "comm_synth.h"
+
+static const char *data_dir;
+
+static gchar *data_path(const char *rel) { return g_build_filename(data_dir, rel, NULL); }
+
+static int build(const struct comm_info *c, const struct comm_decision *d, int coarse, struct oplist *l) {
+  struct plan_options o = {.coarse = coarse};
+  GError *err = NULL;
+  oplist_init(l);
+  int rc = plan_build(c, d, &o, l, &err);
+  if (rc) {
+    g_test_message("plan_build: %s", err->message);
+    g_error_free(err);
+  }
+  return rc;
+}
+
+static struct comm_decision decision(enum comm_op op, size_t bytes, enum comm_algo a, enum comm_proto p, int nch) {
+  struct comm_decision d = {0};
+  d.op = op;
+  d.bytes = bytes;
+  d.type_size = 4;
+  d.algo = a;
+  d.proto = p;
+  d.nchannels = nch;
+  return d;
+}
+
+/* The measured logs' TUNING lines: for every size, the split reproduces NCCL's channel range. */
+static void test_measured_channel_ranges(void) {
+  const char *logs[] = {"g4_all_reduce_default.log", "g4_all_gather_default.log", "g4_reduce_scatter_default.log",
+                        "g4_broadcast_default.log", "g4_reduce_default.log", "g3_all_reduce_default.log",
+                        "g2_all_reduce_default.log"};
+  struct comm_info c;
+  GError *err = NULL;
+  int checked = 0;
+  for (size_t i = 0; i < G_N_ELEMENTS(logs); i++) {
+    gchar *rel = g_build_filename("measured", "h200x4", logs[i], NULL);
+    gchar *p = data_path(rel);
+    int n = logs[i][1] - '0';
+    gchar *ring_log = g_strdup_printf("%s/measured/h200x4/g%d_all_reduce_default.log", data_dir, n);
+    g_assert_cmpint(fixture_comm_from_log(ring_log, &c, &err), ==, 0);
+    g_assert_cmpint(c.nranks, ==, n);
+    GArray *tun = fixture_tunings_from_log(p, &err);
+    g_assert_nonnull(tun);
+    g_assert_cmpuint(tun->len, >, 10);
+    for (guint k = 0; k < tun->len; k++) {
+      struct fixture_tuning *t = &g_array_index(tun, struct fixture_tuning, k);
+      size_t bytes = t->nccl_bytes;
+      if (t->op == OP_ALL_GATHER || t->op == OP_REDUCE_SCATTER) bytes *= (size_t)n;
+      struct comm_decision d = decision(t->op, bytes, t->algo, t->proto, t->hi - t->lo + 1);
+      struct plan_split sp;
+      g_assert_cmpint(plan_collective_split(&c, &d, &sp, &err), ==, 0);
+      if (sp.channel_lo != t->lo || sp.channel_hi != t->hi)
+        g_error("%s: %s %zu bytes %s: split %d..%d, NCCL %d..%d", logs[i], comm_op_name(t->op), t->nccl_bytes,
+                comm_proto_name(t->proto), sp.channel_lo, sp.channel_hi, t->lo, t->hi);
+      /* every element lands on exactly one channel */
+      size_t sum = 0;
+      for (int q = 0; q < sp.nparts; q++) {
+        g_assert_cmpuint(sp.parts[q].offset, ==, sum);
+        sum += sp.parts[q].count;
+      }
+      g_assert_cmpuint(sum, ==, sp.count);
+      checked++;
+    }
+    g_array_free(tun, TRUE);
+    comm_info_free(&c);
+    g_free(ring_log);
+    g_free(p);
+    g_free(rel);
+  }
+  g_assert_cmpint(checked, >, 100);
+}
+
+/* Hand-checkable split of the 64 KiB LL case (see tests/data/algo/README.md). */
+static void test_split_64k_ll(void) {
+  struct comm_info c;
+  comm_synth_build(&c, 1, 4, 24);
+  struct comm_decision d = decision(OP_ALL_REDUCE, 65536, ALGO_RING, PROTO_LL, 4);
+  struct plan_split sp;
+  g_assert_cmpint(plan_collective_split(&c, &d, &sp, NULL), ==, 0);
+  g_assert_cmpint(sp.channel_lo, ==, 0);
+  g_assert_cmpint(sp.channel_hi, ==, 3);
+  for (int q = 0; q < 4; q++) g_assert_cmpuint(sp.parts[q].count, ==, 4096);
+  g_assert_cmpuint(sp.chunk_bytes_lo, ==, 32768);  /* LL: 64 KiB step / 2 */
+  d = decision(OP_ALL_REDUCE, 1 << 20, ALGO_RING, PROTO_SIMPLE, 4);
+  g_assert_cmpint(plan_collective_split(&c, &d, &sp, NULL), ==, 0);
+  g_assert_cmpuint(sp.chunk_bytes_lo, ==, 2 << 20); /* Simple ring: 4 steps of 512 KiB */
+  d = decision(OP_ALL_REDUCE, 1 << 20, ALGO_RING, PROTO_LL128, 4);
+  g_assert_cmpint(plan_collective_split(&c, &d, &sp, NULL), ==, 0);
+  g_assert_cmpuint(sp.chunk_bytes_lo, ==, 576000);  /* 614400 * 15/16, a multiple of 1920 */
+  comm_info_free(&c);
+}
+
+static uint64_t expect_total_recv(const struct comm_info *c, const struct comm_decision *d) {
+  uint64_t n = (uint64_t)c->nranks, t = (uint64_t)d->type_size;
+  uint64_t S = d->bytes / t * t;
+  switch (d->op) {
+  case OP_ALL_REDUCE: return d->algo == ALGO_NVLS ? 2 * n * S : 2 * (n - 1) * S;
+  case OP_ALL_GATHER: case OP_REDUCE_SCATTER: return (n - 1) * (d->bytes / t / n * t) * (d->op == OP_ALL_GATHER ? n : n);
+  case OP_BROADCAST: case OP_REDUCE: return (n - 1) * S;
+  case OP_SENDRECV: return n * S;
+  case OP_ALLTOALL: return n * (n - 1) * (d->bytes / t / n * t);
+  default: return 0;
+  }
+}
+
+/* Per-rank payload received: exact where the collective fixes it. */
+static void check_conservation(const struct comm_info *c, const struct comm_decision *d, const struct oplist *l) {
+  struct plan_totals t;
+  plan_totals_compute(l, c->nranks, &t);
+  uint64_t n = (uint64_t)c->nranks, ts = (uint64_t)d->type_size;
+  uint64_t S = d->bytes / ts * ts;
+  uint64_t per_rank = d->bytes / ts / n * ts;
+  g_assert_cmpuint(t.payload, ==, expect_total_recv(c, d));
+  for (int r = 0; r < c->nranks; r++) {
+    uint64_t got = t.recv_payload[r];
+    switch (d->op) {
+    case OP_ALL_GATHER: case OP_REDUCE_SCATTER: g_assert_cmpuint(got, ==, (n - 1) * per_rank); break;
+    case OP_BROADCAST: g_assert_cmpuint(got, ==, r == d->root ? 0 : S); break;
+    case OP_REDUCE: {
+      const int *ord = c->channels[0].ring.order;
+      int pos = 0;
+      for (int k = 0; k < c->nranks; k++) if (ord[k] == d->root) pos = k;
+      int head = ord[(pos + 1) % c->nranks];
+      /* the chain head of every channel sends without receiving (channel rings are the same here) */
+      if (c->nranks > 1) g_assert_cmpuint(got, ==, r == head ? 0 : S);
+      break;
+    }
+    case OP_SENDRECV: g_assert_cmpuint(got, ==, S); break;
+    case OP_ALLTOALL: g_assert_cmpuint(got, ==, (n - 1) * per_rank); break;
+    case OP_ALL_REDUCE:
+      if (d->algo == ALGO_TREE) {
+        uint64_t want = 0;
+        struct plan_split sp;
+        g_assert_cmpint(plan_collective_split(c, d, &sp, NULL), ==, 0);
+        for (int q = 0; q < sp.nparts; q++) {
+          const struct comm_tree_node *tn = &c->channels[sp.parts[q].channel].tree[r];
+          int kids = 0;
+          for (int k = 0; k < COMM_MAX_TREE_ARITY; k++) kids += tn->down[k] >= 0;
+          want += (uint64_t)(kids + (tn->up >= 0)) * sp.parts[q].count * ts;
+        }
+        g_assert_cmpuint(got, ==, want);
+      } else if (d->algo == ALGO_RING) {
+        /* 2(n-1)/n of the data, up to the uneven chunks of each channel's last loop */
+        struct plan_split sp;
+        g_assert_cmpint(plan_collective_split(c, d, &sp, NULL), ==, 0);
+        uint64_t slack = 0;
+        for (int q = 0; q < sp.nparts; q++) slack += 2 * (sp.parts[q].count / n + 16) * ts;
+        double want = 2.0 * (double)(n - 1) / (double)n * (double)S;
+        g_assert_cmpfloat(ABS((double)got - want), <=, (double)slack);
+      }
+      break;
+    default: break;
+    }
+  }
+  plan_totals_free(&t);
+}
+
+static void check_all(const struct comm_info *c, const struct comm_decision *d, const struct oplist *l, int coarse) {
+  fixture_check_dag(l);
+  if (coarse <= 1) fixture_check_wire(l);
+  check_conservation(c, d, l);
+  if (d->algo == ALGO_RING && d->op != OP_SENDRECV && d->op != OP_ALLTOALL) fixture_check_ring_order(c, l);
+  if (d->algo == ALGO_TREE) fixture_check_tree(c, l);
+  if (coarse <= 1) fixture_check_flow_control(l);
+}
+
+/* Every operation, algorithm and protocol on the measured 4-GPU communicator. */
+static void test_conservation_measured(void) {
+  struct comm_info c;
+  GError *err = NULL;
+  gchar *p = data_path("measured/h200x4/g4_all_reduce_default.log");
+  g_assert_cmpint(fixture_comm_from_log(p, &c, &err), ==, 0);
+  const size_t sizes[] = {4, 1000, 65536, 1 << 20, 10000000, 64u << 20};
+  for (size_t si = 0; si < G_N_ELEMENTS(sizes); si++)
+    for (int op = 0; op < OP_COUNT; op++)
+      for (int pr = 0; pr < PROTO_COUNT; pr++) {
+        enum comm_algo algos[] = {ALGO_RING, ALGO_TREE};
+        for (int ai = 0; ai < (op == OP_ALL_REDUCE ? 2 : 1); ai++) {
+          struct comm_decision d = decision((enum comm_op)op, sizes[si], algos[ai], (enum comm_proto)pr, 24);
+          d.root = op == OP_BROADCAST || op == OP_REDUCE ? 2 : 0;
+          struct oplist l;
+          g_assert_cmpint(build(&c, &d, 0, &l), ==, 0);
+          check_all(&c, &d, &l, 0);
+          oplist_free(&l);
+        }
+      }
+  comm_info_free(&c);
+  g_free(p);
+}
+
+/* Multi-node trees (double binary tree across nodes), rings and p2p across NET. */
+static void test_multinode(void) {
+  struct comm_info c;
+  comm_synth_build(&c, 4, 4, 8);
+  for (int pr = 0; pr < PROTO_COUNT; pr++) {
+    enum comm_algo algos[] = {ALGO_RING, ALGO_TREE};
+    for (int ai = 0; ai < 2; ai++) {
+      struct comm_decision d = decision(OP_ALL_REDUCE, 12345678, algos[ai], (enum comm_proto)pr, 8);
+      struct oplist l;
+      g_assert_cmpint(build(&c, &d, 0, &l), ==, 0);
+      check_all(&c, &d, &l, 0);
+      gboolean net = FALSE;
+      for (size_t i = 0; i < l.nops; i++) net |= l.ops[i].transport == TRANSPORT_NET;
+      g_assert_true(net);
+      oplist_free(&l);
+    }
+  }
+  struct comm_decision d = decision(OP_ALLTOALL, 16 << 20, ALGO_NONE, PROTO_SIMPLE, 0);
+  struct oplist l;
+  g_assert_cmpint(build(&c, &d, 0, &l), ==, 0);
+  check_all(&c, &d, &l, 0);
+  oplist_free(&l);
+  comm_info_free(&c);
+}
+
+/* The tree pipeline goes up then down: the root's first down op depends (transitively) on every
+ * leaf's first up op. */
+static void test_tree_pipeline(void) {
+  struct comm_info c;
+  comm_synth_build(&c, 8, 2, 2);
+  struct comm_decision d = decision(OP_ALL_REDUCE, 4 << 20, ALGO_TREE, PROTO_SIMPLE, 1);
+  struct oplist l;
+  g_assert_cmpint(build(&c, &d, 0, &l), ==, 0);
+  const struct comm_tree_node *t = c.channels[0].tree;
+  guint8 *reach = g_new0(guint8, l.nops);
+  size_t first_root_down = l.nops;
+  for (size_t i = 0; i < l.nops && first_root_down == l.nops; i++)
+    if (l.ops[i].channel == 0 && t[l.ops[i].rank_src].up == -1) first_root_down = i;
+  g_assert_cmpuint(first_root_down, <, l.nops);
+  reach[first_root_down] = 1;
+  for (size_t i = first_root_down + 1; i-- > 0;) {
+    if (!reach[i]) continue;
+    const uint32_t *dp = OP_DEPS(&l, &l.ops[i]);
+    for (int k = 0; k < l.ops[i].ndeps; k++) reach[dp[k]] = 1;
+  }
+  for (int r = 0; r < c.nranks; r++) {
+    if (t[r].down[0] != -1 || t[r].up == -1) continue; /* leaves */
+    gboolean found = FALSE;
+    for (size_t i = 0; i < l.nops; i++)
+      if (l.ops[i].channel == 0 && l.ops[i].rank_src == r && reach[i]) found = TRUE;
+    g_assert_true(found);
+  }
+  g_free(reach);
+  oplist_free(&l);
+  comm_info_free(&c);
+}
+
+/* Random sizes (0, 1 element, sizes not divisible by channels or ranks), 2-16 ranks, 1-32 channels,
+ * every protocol and operation; a fixed seed keeps it reproducible. */
+static void test_properties(void) {
+  GRand *rng = g_rand_new_with_seed(20261121);
+  for (int it = 0; it < 300; it++) {
+    int n = g_rand_int_range(rng, 2, 17);
+    int nch = g_rand_int_range(rng, 1, 33);
+    int nodes = (n % 2 == 0 && g_rand_boolean(rng)) ? 2 : 1;
+    struct comm_info c;
+    comm_synth_build(&c, nodes, n / nodes, nch);
+    size_t bytes;
+    switch (it % 5) {
+    case 0: bytes = 0; break;
+    case 1: bytes = 4; break;
+    case 2: bytes = (size_t)g_rand_int_range(rng, 1, 4096) * 4; break;
+    case 3: bytes = (size_t)g_rand_int_range(rng, 1, 1 << 20) * 4 + 4 * (size_t)n + 4; break;
+    default: bytes = (size_t)g_rand_int_range(rng, 1, 1 << 24) * 4; break;
+    }
+    enum comm_op op = (enum comm_op)g_rand_int_range(rng, 0, OP_COUNT);
+    enum comm_proto pr = (enum comm_proto)g_rand_int_range(rng, 0, PROTO_COUNT);
+    enum comm_algo algo = op == OP_ALL_REDUCE && g_rand_boolean(rng) ? ALGO_TREE : ALGO_RING;
+    struct comm_decision d = decision(op, bytes, algo, pr, g_rand_int_range(rng, 1, nch + 1));
+    d.root = g_rand_int_range(rng, 0, n);
+    if (op == OP_REDUCE) d.root = 0;
+    int coarse = it % 3 == 0 ? g_rand_int_range(rng, 2, 9) : 0;
+    struct oplist l;
+    g_assert_cmpint(build(&c, &d, coarse, &l), ==, 0);
+    if (bytes / 4 == 0 && op != OP_SENDRECV) g_assert_cmpuint(l.nops, ==, 0);
+    check_all(&c, &d, &l, coarse);
+    oplist_free(&l);
+    comm_info_free(&c);
+  }
+  g_rand_free(rng);
+}
+
+/* Coarse form: same totals and channel/connection structure, fewer ops. */
+static void test_coarse(void) {
+  struct comm_info c;
+  comm_synth_build(&c, 1, 8, 8);
+  struct comm_decision d = decision(OP_ALL_REDUCE, 256 << 20, ALGO_RING, PROTO_SIMPLE, 8);
+  struct oplist fine, coarse;
+  g_assert_cmpint(build(&c, &d, 0, &fine), ==, 0);
+  g_assert_cmpint(build(&c, &d, 16, &coarse), ==, 0);
+  struct plan_totals a, b;
+  plan_totals_compute(&fine, c.nranks, &a);
+  plan_totals_compute(&coarse, c.nranks, &b);
+  g_assert_cmpuint(a.payload, ==, b.payload);
+  g_assert_cmpuint(a.wire, ==, b.wire);
+  for (int r = 0; r < c.nranks; r++) g_assert_cmpuint(a.recv_payload[r], ==, b.recv_payload[r]);
+  g_assert_cmpuint(coarse.nops * 8, <, fine.nops);
+  fixture_check_dag(&coarse);
+  fixture_check_ring_order(&c, &coarse);
+  plan_totals_free(&a);
+  plan_totals_free(&b);
+  oplist_free(&fine);
+  oplist_free(&coarse);
+  comm_info_free(&c);
+}
+
+static void test_bad_input(void) {
+  struct comm_info c;
+  comm_synth_build(&c, 1, 4, 4);
+  struct oplist l;
+  oplist_init(&l);
+  GError *err = NULL;
+  struct comm_decision d = decision(OP_ALL_GATHER, 1 << 20, ALGO_TREE, PROTO_SIMPLE, 4);
+  g_assert_cmpint(plan_build(&c, &d, NULL, &l, &err), ==, -1);
+  g_assert_nonnull(err);
+  g_clear_error(&err);
+  d = decision(OP_ALL_REDUCE, 1 << 20, ALGO_COLLNET_DIRECT, PROTO_SIMPLE, 4);
+  g_assert_cmpint(plan_build(&c, &d, NULL, &l, &err), ==, -1);
+  g_clear_error(&err);
+  d = decision(OP_BROADCAST, 1 << 20, ALGO_RING, PROTO_SIMPLE, 4);
+  d.root = 9;
+  g_assert_cmpint(plan_build(&c, &d, NULL, &l, &err), ==, -1);
+  g_clear_error(&err);
+  c.channels[1].ring.order[0] = 3; /* ring 3 1 2 3: not a permutation */
+  d = decision(OP_ALL_REDUCE, 1 << 20, ALGO_RING, PROTO_SIMPLE, 4);
+  g_assert_cmpint(plan_build(&c, &d, NULL, &l, &err), ==, -1);
+  g_assert_nonnull(strstr(err->message, "permutation"));
+  g_clear_error(&err);
+  c.channels[0].tree[2].up = 3; /* 3 does not list 2 as a child: tree broken */
+  d = decision(OP_ALL_REDUCE, 1 << 20, ALGO_TREE, PROTO_SIMPLE, 1);
+  g_assert_cmpint(plan_build(&c, &d, NULL, &l, &err), ==, -1);
+  g_clear_error(&err);
+  oplist_free(&l);
+  comm_info_free(&c);
+}
+
+/* Golden op lists on the measured 4-GPU communicator (tests/data/algo/README.md explains them). */
+struct golden { const char *file; enum comm_op op; size_t bytes; enum comm_algo algo; enum comm_proto proto; int nch; };
+static const struct golden goldens[] = {
+  {"allreduce_4gpu_64KiB_LL_4ch.csv", OP_ALL_REDUCE, 65536, ALGO_RING, PROTO_LL, 4},
+  {"allreduce_4gpu_1MiB_SIMPLE_1ch.csv", OP_ALL_REDUCE, 1 << 20, ALGO_RING, PROTO_SIMPLE, 1},
+  {"allreduce_4gpu_1MiB_TREE_SIMPLE_1ch.csv", OP_ALL_REDUCE, 1 << 20, ALGO_TREE, PROTO_SIMPLE, 1},
+};
+
+static char *golden_text(const struct comm_info *c, const struct golden *g) {
+  struct comm_decision d = decision(g->op, g->bytes, g->algo, g->proto, g->nch);
+  d.max_channels = g->nch;
+  struct oplist l;
+  g_assert_cmpint(build(c, &d, 0, &l), ==, 0);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  g_assert_cmpint(oplist_write_csv(&l, f), ==, 0);
+  fclose(f);
+  oplist_free(&l);
+  return buf;
+}
+
+static void test_golden(void) {
+  struct comm_info c;
+  gchar *p = data_path("measured/h200x4/g4_all_reduce_default.log");
+  g_assert_cmpint(fixture_comm_from_log(p, &c, NULL), ==, 0);
+  gboolean update = g_getenv("CCSIM_UPDATE_GOLDEN") != NULL;
+  for (size_t i = 0; i < G_N_ELEMENTS(goldens); i++) {
+    char *got = golden_text(&c, &goldens[i]);
+    gchar *rel = g_build_filename("algo", goldens[i].file, NULL);
+    gchar *gp = data_path(rel);
+    if (update) g_assert_true(g_file_set_contents(gp, got, -1, NULL));
+    gchar *want = NULL;
+    g_assert_true(g_file_get_contents(gp, &want, NULL, NULL));
+    g_assert_cmpstr(got, ==, want);
+    g_free(want);
+    g_free(gp);
+    g_free(rel);
+    free(got);
+  }
+  comm_info_free(&c);
+  g_free(p);
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, NULL);
+  data_dir = g_getenv("CCSIM_TEST_DATA");
+  if (!data_dir) data_dir = CCSIM_TEST_DATA;
+  g_test_add_func("/plan/split/measured-channel-ranges", test_measured_channel_ranges);
+  g_test_add_func("/plan/split/64k-ll", test_split_64k_ll);
+  g_test_add_func("/plan/conservation/measured-4gpu", test_conservation_measured);
+  g_test_add_func("/plan/multinode", test_multinode);
+  g_test_add_func("/plan/tree/pipeline", test_tree_pipeline);
+  g_test_add_func("/plan/properties", test_properties);
+  g_test_add_func("/plan/coarse", test_coarse);
+  g_test_add_func("/plan/bad-input", test_bad_input);
+  g_test_add_func("/plan/golden", test_golden);
+  return g_test_run();
+}
