@@ -71,3 +71,11 @@ void hack_warn_once(const char *key, const char *fmt, ...) {
   vprint("warning: ", fmt, ap);
   va_end(ap);
 }
+
+void hack_err_once(const char *key, const char *fmt, ...) {
+  if (!first_time(g_strdup_printf("err\t%s", key))) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vprint("error: ", fmt, ap);
+  va_end(ap);
+}

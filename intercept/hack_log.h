@@ -17,7 +17,8 @@ void hack_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void hack_dbg_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Log "<what> <name>" once per distinct (what, name) pair when CCSIM_DEBUG >= 1. */
 void hack_dbg_once(const char *what, const char *name);
-/* Warn once per distinct key, whatever the debug level. */
+/* Warn (or report an error) once per distinct key, whatever the debug level. */
 void hack_warn_once(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void hack_err_once(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -264,7 +264,7 @@ void vplat_init(void) { pthread_once(&plat_once, setup); }
 
 const struct vplat *vplat_require(void) {
   pthread_once(&plat_once, setup);
-  if (!plat.ok) hack_warn_once("vplat", "no virtual GPUs: %s", plat.error);
+  if (!plat.ok) hack_err_once("vplat", "no virtual GPUs: %s", plat.error);
   return &plat;
 }
 
