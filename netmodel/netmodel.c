@@ -91,6 +91,7 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
   const cJSON *lat = cJSON_GetObjectItemCaseSensitive(root, "step_latency_us");
   if (get_per_proto(root, "wire_factor", name, p->wire_factor, err) ||
       get_per_proto(root, "channel_bw_gbs", name, p->chan_bw, err) ||
+      get_per_proto(root, "p2p_channel_bw_gbs", name, p->p2p_chan_bw, err) ||
       get_per_proto(root, "channel_threads", name, threads, err) ||
       get_value(root, "link_efficiency", "", name, &p->link_eff, err) ||
       get_value(root, "kernel_start_us", "", name, &p->kernel_start, err) ||
@@ -113,8 +114,9 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
   }
   for (int q = 0; q < PROTO_COUNT; q++) {
     p->chan_threads[q] = (int)threads[q];
-    if (p->chan_bw[q] <= 0 || p->wire_factor[q] < 1 || p->chan_threads[q] <= 0) {
-      g_set_error(err, NETMODEL_ERROR, 1, "%s: protocol %s needs channel_bw_gbs > 0, wire_factor >= 1 and channel_threads > 0",
+    if (p->chan_bw[q] <= 0 || p->p2p_chan_bw[q] <= 0 || p->wire_factor[q] < 1 || p->chan_threads[q] <= 0) {
+      g_set_error(err, NETMODEL_ERROR, 1, "%s: protocol %s needs channel_bw_gbs and p2p_channel_bw_gbs > 0, "
+                  "wire_factor >= 1 and channel_threads > 0",
                   name, proto_keys[q]);
       goto fail;
     }
@@ -352,9 +354,10 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
   }
   double wire = op->wire_bytes > 0 ? (double)op->wire_bytes : (double)op->payload_bytes * p->wire_factor[proto];
   out->bytes = op->payload_bytes > 0 || op->wire_bytes > 0 ? wire : 0;
+  int p2p = d && (d->op == OP_SENDRECV || d->op == OP_ALLTOALL);
   double threads = d && d->nthreads > 0 ? d->nthreads : p->chan_threads[proto];
-  double scale = threads < p->chan_threads[proto] ? threads / p->chan_threads[proto] : 1.0;
-  out->cap = p->chan_bw[proto] * scale * p->wire_factor[proto] * 1e-3;
+  double scale = !p2p && threads < p->chan_threads[proto] ? threads / p->chan_threads[proto] : 1.0;
+  out->cap = (p2p ? p->p2p_chan_bw[proto] : p->chan_bw[proto]) * scale * p->wire_factor[proto] * 1e-3;
   out->latency_ps = netmodel_us_to_ps(p->step_lat[kind][proto]);
 }
 

@@ -30,7 +30,8 @@ struct netmodel_params {
   char *path;                       /* file it was read from */
   /* Per protocol (index enum comm_proto). */
   double wire_factor[PROTO_COUNT];  /* bytes on the wire per payload byte */
-  double chan_bw[PROTO_COUNT];      /* payload rate one channel (one thread block) sustains */
+  double chan_bw[PROTO_COUNT];      /* payload rate one channel (one thread block) of a collective sustains */
+  double p2p_chan_bw[PROTO_COUNT];  /* same for a send/recv channel (its threads are split between the two) */
   int chan_threads[PROTO_COUNT];    /* thread count chan_bw was measured at; fewer threads scale it down */
   double step_lat[ROUTE_KINDS][PROTO_COUNT]; /* synchronisation cost of one step over one route kind */
   double link_eff;                  /* fraction of a link's nominal (topology) bandwidth data can use */

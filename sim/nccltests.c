@@ -174,6 +174,9 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
       if ((s = strstr(body, "nThread")) != NULL) sscanf(s, "nThread %d nGpus %d", &nthread, &ngpus);
       if (g_str_has_prefix(body, "#  Rank") || g_str_has_prefix(body, "# Rank")) rank_lines++;
       if (strstr(body, "(B)") && strstr(body, "(elements)")) in_table = 1;
+      if (strstr(body, "Out of bounds values") || strstr(body, "Avg bus bandwidth") ||
+          strstr(body, "Collective test concluded"))
+        in_table = 0; /* whatever follows the table (wrapper output) is not a row */
       if (tok->len) {
         g_set_error(err, NT_ERROR, 1, "%s:%d: table row cut short (%u of 13 columns) before a comment line", name,
                     row_line, tok->len);
