@@ -293,12 +293,24 @@ static void *abort_soon(void *arg) {
   abort();
   return NULL;
 }
+/* CCSIM_PROBE_FAIL=hang: never finish init (tests of the time limits). */
 static void maybe_fail_during_init(void) {
   pthread_t t;
   if (fail_point("init") && pthread_create(&t, NULL, abort_soon, NULL) == 0) pthread_detach(t);
+  while (fail_point("hang")) pause();
 }
 
 static double init_seconds;
+
+/* Send/recv connections are made lazily, per peer, on as many channels as NCCL gives each peer; one minimal
+ * ring exchange (outside any requested call) lets the capture count them. */
+static int need_p2p_discovery(void) {
+  return nranks > 1 && !(nrequests && (op_kind == P_SENDRECV || op_kind == P_ALLTOALL));
+}
+static void p2p_ring(nccl_comm_t comm, int rank, void *sbuf, void *rbuf) {
+  nccl_check(nccl.send(sbuf, 1, NCCL_FLOAT32, (rank + 1) % nranks, comm, NULL), "ncclSend");
+  nccl_check(nccl.recv(rbuf, 1, NCCL_FLOAT32, (rank + nranks - 1) % nranks, comm, NULL), "ncclRecv");
+}
 
 /* ---- one node, one thread: ncclCommInitAll ---- */
 static nccl_comm_t *comms;
@@ -338,6 +350,12 @@ static void run_single(void) {
     begin_call(-1);
     op_kind = saved;
   }
+  if (need_p2p_discovery()) {
+    wd_arm(opt_call_timeout, "a minimal send/recv ring (p2p channel discovery)");
+    nccl_check(nccl.group_start(), "ncclGroupStart");
+    for (int d = 0; d < g; d++) p2p_ring(comms[d], d, sbufs[d], rbufs[d]);
+    nccl_check(nccl.group_end(), "ncclGroupEnd");
+  }
 }
 
 /* ---- several nodes: one thread per GPU, ncclCommInitRank ---- */
@@ -376,6 +394,13 @@ static void *rank_main(void *arg) {
     nccl_check(nccl.group_end(), "ncclGroupEnd");
     op_kind = saved;
     begin_call(-1);
+  }
+  if (need_p2p_discovery()) {
+    if (t->dev == 0) wd_arm(opt_call_timeout, "a minimal send/recv ring (p2p channel discovery)");
+    pthread_barrier_wait(&call_barrier);
+    nccl_check(nccl.group_start(), "ncclGroupStart");
+    p2p_ring(t->comm, t->rank, t->sbuf, t->rbuf);
+    nccl_check(nccl.group_end(), "ncclGroupEnd");
   }
   pthread_barrier_wait(&call_barrier);
   return NULL;

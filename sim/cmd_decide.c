@@ -27,7 +27,11 @@ static gboolean parse_size(const char *s, size_t *out) {
   return TRUE;
 }
 
-static const char *algo_label(const struct comm_decision *d) { return comm_algo_name(d->algo); }
+/* Send/recv has no collective algorithm: "P2P" where NCCL moved data, "NONE" where the call was empty. */
+static const char *algo_label(const struct comm_decision *d) {
+  if (d->algo == ALGO_NONE) return d->nchannels ? "P2P" : "NONE";
+  return comm_algo_name(d->algo);
+}
 static const char *proto_label(const struct comm_decision *d) {
   return d->proto < PROTO_COUNT ? comm_proto_name(d->proto) : "NONE";
 }
@@ -130,7 +134,7 @@ int cmd_decide(int argc, char **argv) {
     for (int i = 0; i < res.ndecisions; i++) {
       const struct comm_decision *d = &res.decisions[i];
       printf("%14zu %14zu %10s %8s %9d %8d\n", d->bytes, d->nccl_bytes,
-             d->algo == ALGO_NONE ? (d->nchannels ? "P2P" : "-") : algo_label(d), proto_label(d), d->nchannels,
+             algo_label(d), proto_label(d), d->nchannels,
              d->nthreads);
     }
   }
