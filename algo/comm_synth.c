@@ -62,7 +62,9 @@ void comm_synth_build(struct comm_info *c, int nnodes, int gpn, int nchannels) {
   c->nvls_channels = nnodes == 1 && gpn > 2 ? 16 : 0;
   c->p2p_nchannels = 1;
   while (c->p2p_nchannels < nchannels) c->p2p_nchannels <<= 1;
-  c->p2p_nchannels_per_peer = c->p2p_nchannels < 2 ? c->p2p_nchannels : 2;
+  /* paths.cc: per-peer channels are the fewest NCCL would open to any peer: many over NVLink, 2
+   * (NCCL_NCHANNELS_PER_NET_PEER) over the network */
+  c->p2p_nchannels_per_peer = nnodes > 1 && c->p2p_nchannels > 2 ? 2 : c->p2p_nchannels;
   c->p2p_chunk_size = nnodes > 1 ? 131072 : 524288;
   c->channels = g_new0(struct comm_channel, (size_t)nchannels);
   for (int ch = 0; ch < nchannels; ch++) {

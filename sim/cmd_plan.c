@@ -54,6 +54,11 @@ static void print_summary(FILE *f, const struct comm_info *c, const struct comm_
           d->nthreads, d->type_size, d->root);
   fprintf(f, "communicator: %d ranks on %d node(s), %d collective channels, %d p2p channels (%d per peer)\n",
           c->nranks, c->nnodes, c->nchannels, c->p2p_nchannels, c->p2p_nchannels_per_peer);
+  struct plan_split sp;
+  if (d->op != OP_SENDRECV && d->op != OP_ALLTOALL && !plan_collective_split(c, d, &sp, NULL) && sp.nparts)
+    fprintf(f, "split: channels %d..%d, elements per channel lo/mid/hi %zu/%zu/%zu (of %d bytes), chunk bytes "
+               "lo/mid/hi %zu/%zu/%zu\n", sp.channel_lo, sp.channel_hi, sp.count_lo, sp.count_mid, sp.count_hi,
+            sp.elem_size, sp.chunk_bytes_lo, sp.chunk_bytes_mid, sp.chunk_bytes_hi);
   fprintf(f, "ops: %zu, dependencies: %zu, payload %" G_GUINT64_FORMAT " bytes, wire %" G_GUINT64_FORMAT " bytes\n",
           l->nops, l->ndep, t.payload, t.wire);
   fprintf(f, "\n%8s %10s %16s %16s\n", "channel", "ops", "payload_bytes", "wire_bytes");
