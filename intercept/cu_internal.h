@@ -71,6 +71,7 @@ struct mem_range {
   int dev;                   /* owning device, -1 for host memory */
   uint64_t id;               /* buffer id, unique in the process */
   struct vmm_handle *handle; /* MEM_VMM: what is mapped there */
+  size_t handle_offset;      /* MEM_VMM: offset of base within the handle's memory */
 };
 
 void mem_insert(const struct mem_range *r);

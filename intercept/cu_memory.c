@@ -3,6 +3,7 @@
  * registry of live ranges (for cuMemGetAddressRange / cuPointerGetAttribute) and the memory pools. */
 #include "cu_internal.h"
 
+#include <fcntl.h>
 #include <glib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +81,7 @@ static void *map_anon(size_t size) {
 static CUresult alloc_range(void **out, size_t size, enum mem_kind kind, int dev) {
   void *p = map_anon(size);
   if (!p) return CUDA_ERROR_OUT_OF_MEMORY;
-  struct mem_range r = {(uintptr_t)p, size, kind, dev, mem_next_id(), NULL};
+  struct mem_range r = {(uintptr_t)p, size, kind, dev, mem_next_id(), NULL, 0};
   mem_insert(&r);
   *out = p;
   return CUDA_SUCCESS;
@@ -152,7 +153,7 @@ CUresult cuMemHostGetFlags(unsigned int *pFlags, void *p) {
 CUresult cuMemHostRegister_v2(void *p, size_t bytesize, unsigned int Flags) {
   CU_UNUSED(Flags);
   if (!p || !bytesize) return CUDA_ERROR_INVALID_VALUE;
-  struct mem_range r = {(uintptr_t)p, bytesize, MEM_HOST_REGISTERED, -1, mem_next_id(), NULL};
+  struct mem_range r = {(uintptr_t)p, bytesize, MEM_HOST_REGISTERED, -1, mem_next_id(), NULL, 0};
   mem_insert(&r);
   return CUDA_SUCCESS;
 }
@@ -294,8 +295,38 @@ CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstre
   return cuMemcpy(dst, src, n);
 }
 
+/* Zeroing large ranges by dropping pages instead of writing them: NCCL zeroes hundreds of MiB of NVLS and
+ * channel buffers, which would otherwise all become resident. Fresh pages read as zero afterwards, in
+ * every mapping of the same memory. */
+#define FAST_ZERO_MIN ((size_t)1 << 20)
+static void zero_range(uintptr_t addr, size_t n) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  struct mem_range r;
+  uintptr_t lo = (addr + page - 1) & ~(uintptr_t)(page - 1), hi = (addr + n) & ~(uintptr_t)(page - 1);
+  if (n < FAST_ZERO_MIN || hi <= lo || !mem_find(addr, &r) || addr + n > r.base + r.size) {
+    memset((void *)addr, 0, n);
+    return;
+  }
+  int dropped = -1;
+  if (r.kind == MEM_VMM)
+    dropped = fallocate(r.handle->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                        (off_t)(r.handle_offset + (lo - r.base)), (off_t)(hi - lo));
+  else if (r.kind == MEM_DEVICE || r.kind == MEM_HOST || r.kind == MEM_MANAGED)
+    dropped = madvise((void *)lo, hi - lo, MADV_DONTNEED); /* private anonymous: refills with zeros */
+  if (dropped != 0) {
+    memset((void *)addr, 0, n);
+    return;
+  }
+  memset((void *)addr, 0, lo - addr);
+  memset((void *)hi, 0, addr + n - hi);
+}
+
 CUresult cuMemsetD8_v2(CUdeviceptr dst, unsigned char uc, size_t n) {
-  if (n) memset(HOSTPTR(dst), uc, n);
+  if (!n) return CUDA_SUCCESS;
+  if (uc == 0)
+    zero_range((uintptr_t)dst, n);
+  else
+    memset(HOSTPTR(dst), uc, n);
   return CUDA_SUCCESS;
 }
 CUresult cuMemsetD8Async(CUdeviceptr dst, unsigned char uc, size_t n, CUstream s) {
@@ -303,6 +334,7 @@ CUresult cuMemsetD8Async(CUdeviceptr dst, unsigned char uc, size_t n, CUstream s
   return cuMemsetD8_v2(dst, uc, n);
 }
 CUresult cuMemsetD16_v2(CUdeviceptr dst, unsigned short us, size_t n) {
+  if (us == 0) return cuMemsetD8_v2(dst, 0, n * sizeof us);
   unsigned short *p = HOSTPTR(dst);
   for (size_t i = 0; i < n; i++) p[i] = us;
   return CUDA_SUCCESS;
@@ -312,6 +344,7 @@ CUresult cuMemsetD16Async(CUdeviceptr dst, unsigned short us, size_t n, CUstream
   return cuMemsetD16_v2(dst, us, n);
 }
 CUresult cuMemsetD32_v2(CUdeviceptr dst, unsigned int ui, size_t n) {
+  if (ui == 0) return cuMemsetD8_v2(dst, 0, n * sizeof ui);
   unsigned int *p = HOSTPTR(dst);
   for (size_t i = 0; i < n; i++) p[i] = ui;
   return CUDA_SUCCESS;

@@ -146,7 +146,7 @@ CUresult cuMemMap(CUdeviceptr ptr, size_t size, size_t offset, CUmemGenericAlloc
   }
   handle_ref(h);
   int dev = h->prop.location.type == CU_MEM_LOCATION_TYPE_DEVICE ? h->prop.location.id : -1;
-  struct mem_range r = {(uintptr_t)ptr, size, MEM_VMM, dev, mem_next_id(), h};
+  struct mem_range r = {(uintptr_t)ptr, size, MEM_VMM, dev, mem_next_id(), h, offset};
   mem_insert(&r);
   return CUDA_SUCCESS;
 }

@@ -255,6 +255,16 @@ static void test_vmm_double_mapping(void) {
   g_assert_cmpint(cuMemMap(c, gran, 0, imported, 0), ==, CUDA_SUCCESS);
   g_assert_cmpuint(((unsigned char *)(uintptr_t)c)[109], ==, 0xab);
 
+  /* Zeroing a large range drops its pages: every mapping of the memory reads zeros, the edges too. */
+  memset((void *)(uintptr_t)b, 0x5c, gran);
+  g_assert_cmpint(cuMemsetD8(a + 3, 0, gran - 6), ==, CUDA_SUCCESS);
+  g_assert_cmpuint(((unsigned char *)(uintptr_t)b)[2], ==, 0x5c);
+  g_assert_cmpuint(((unsigned char *)(uintptr_t)b)[3], ==, 0);
+  g_assert_cmpuint(((unsigned char *)(uintptr_t)b)[gran / 2], ==, 0);
+  g_assert_cmpuint(((unsigned char *)(uintptr_t)c)[gran - 4], ==, 0);
+  g_assert_cmpuint(((unsigned char *)(uintptr_t)b)[gran - 3], ==, 0x5c);
+  memset((void *)(uintptr_t)(a + 100), 0xab, 10);
+
   g_assert_cmpint(cuMemRetainAllocationHandle(&h2, (void *)(uintptr_t)(b + 64)), ==, CUDA_SUCCESS);
   g_assert_true(h2 == h);
   CUmemAllocationProp got;
@@ -291,6 +301,16 @@ static void test_classic_memory(void) {
   const char msg[] = "copied to the device";
   g_assert_cmpint(cuMemcpyHtoD(p + 10, msg, sizeof msg), ==, CUDA_SUCCESS);
   g_assert_cmpstr((const char *)(uintptr_t)(p + 10), ==, msg); /* device memory is host-readable */
+  CUdeviceptr big = 0;
+  g_assert_cmpint(cuMemAlloc(&big, 4 << 20), ==, CUDA_SUCCESS);
+  memset((void *)(uintptr_t)big, 0x77, 4 << 20);
+  g_assert_cmpint(cuMemsetD32(big + 4, 0, (4 << 20) / 4 - 2), ==, CUDA_SUCCESS);
+  g_assert_cmpuint(((unsigned char *)(uintptr_t)big)[3], ==, 0x77);
+  g_assert_cmpuint(((unsigned char *)(uintptr_t)big)[4], ==, 0);
+  g_assert_cmpuint(((unsigned char *)(uintptr_t)big)[(2 << 20) + 5], ==, 0);
+  g_assert_cmpuint(((unsigned char *)(uintptr_t)big)[(4 << 20) - 5], ==, 0);
+  g_assert_cmpuint(((unsigned char *)(uintptr_t)big)[(4 << 20) - 4], ==, 0x77);
+  g_assert_cmpint(cuMemFree(big), ==, CUDA_SUCCESS);
   int ordinal = -1;
   g_assert_cmpint(cuPointerGetAttribute(&ordinal, CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL, p + 999), ==, CUDA_SUCCESS);
   g_assert_cmpint(ordinal, ==, 3);
