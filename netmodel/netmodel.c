@@ -93,6 +93,7 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
       get_per_proto(root, "channel_bw_gbs", name, p->chan_bw, err) ||
       get_per_proto(root, "p2p_channel_bw_gbs", name, p->p2p_chan_bw, err) ||
       get_per_proto(root, "channel_threads", name, threads, err) ||
+      get_per_proto(root, "forward_fraction", name, p->forward_frac, err) ||
       get_value(root, "link_efficiency", "", name, &p->link_eff, err) ||
       get_value(root, "kernel_start_us", "", name, &p->kernel_start, err) ||
       get_value(root, "kernel_end_us", "", name, &p->kernel_end, err) ||
@@ -359,6 +360,7 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
   double scale = !p2p && threads < p->chan_threads[proto] ? threads / p->chan_threads[proto] : 1.0;
   out->cap = (p2p ? p->p2p_chan_bw[proto] : p->chan_bw[proto]) * scale * p->wire_factor[proto] * 1e-3;
   out->latency_ps = netmodel_us_to_ps(p->step_lat[kind][proto]);
+  out->release_frac = p->forward_frac[proto];
 }
 
 uint64_t netmodel_host_ps(const struct netmodel *m, enum comm_op op, int nlocal) {
@@ -366,4 +368,10 @@ uint64_t netmodel_host_ps(const struct netmodel *m, enum comm_op op, int nlocal)
   if (op == OP_SENDRECV || op == OP_ALLTOALL)
     return netmodel_us_to_ps(p->p2p_host_group + p->p2p_host_call * nlocal);
   return netmodel_us_to_ps(p->host_group + p->host_call * nlocal);
+}
+
+int netmodel_streams(const struct netmodel *m, const struct op *producer, const struct op *consumer) {
+  (void)m;
+  return producer->rank_dst == consumer->rank_src &&
+         producer->rank_src != consumer->rank_src;
 }

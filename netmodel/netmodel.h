@@ -34,6 +34,7 @@ struct netmodel_params {
   double p2p_chan_bw[PROTO_COUNT];  /* same for a send/recv channel (its threads are split between the two) */
   int chan_threads[PROTO_COUNT];    /* thread count chan_bw was measured at; fewer threads scale it down */
   double step_lat[ROUTE_KINDS][PROTO_COUNT]; /* synchronisation cost of one step over one route kind */
+  double forward_frac[PROTO_COUNT]; /* fraction of a step that must arrive before the receiver forwards it */
   double link_eff;                  /* fraction of a link's nominal (topology) bandwidth data can use */
   /* Fixed costs of one collective call. */
   double kernel_start;              /* launch of the kernel to its first step, on the device */
@@ -82,11 +83,17 @@ struct netmodel_cost {
   int nres;
   int res[NETMODEL_MAX_HOPS];
   uint64_t tail_ps;
+  double release_frac;              /* dependants fed by this op may start once this fraction has moved */
 };
 
 /* Cost of one op of a call decided as d (protocol from the op, threads from d). */
 void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, const struct op *op,
                       struct netmodel_cost *out);
+
+/* Whether consumer is fed by producer's data (the producer delivers to the consumer's rank), so that it
+ * may start forwarding once forward_frac of the producer's step has arrived (LL and LL128 carry a flag
+ * in every line; Simple signals per step, see docs/netmodel.md). */
+int netmodel_streams(const struct netmodel *m, const struct op *producer, const struct op *consumer);
 
 /* Host time for one iteration of a benchmark loop issuing op on nlocal GPUs from one thread, ps. */
 uint64_t netmodel_host_ps(const struct netmodel *m, enum comm_op op, int nlocal);

@@ -74,7 +74,9 @@ struct xfer {
   uint64_t last_t;           /* when remaining was last brought up to date */
   uint64_t ready_t, data_t;
   uint32_t mark;             /* component search epoch */
-  uint8_t fixed, active;
+  uint8_t fixed, active, blocked;
+  uint8_t second;            /* moving the part after the release point */
+  double rest;               /* bytes of that part */
   uint32_t next_free;
 };
 
@@ -95,6 +97,9 @@ struct run {
   struct heap heap;
   uint32_t *pending;         /* deps not yet met, per op */
   uint32_t *succ_at, *succ;  /* successors (CSR) */
+  uint8_t *early;            /* per successor edge: released when the producer's data started */
+  uint32_t *open_in;         /* per op: cut-through producers not finished yet */
+  uint32_t *xfer_of;         /* per op: its transfer slot while in flight */
   struct xfer *x;
   size_t nx, capx;
   uint32_t free_head;
@@ -167,24 +172,51 @@ static void op_ready(struct run *r, uint32_t op, uint64_t t) {
   memset(x, 0, sizeof *x);
   x->op = op;
   x->ready_t = t;
+  r->xfer_of[op] = xi;
   r->cfg->cost(r->cfg->cost_ctx, r->l, &r->l->ops[op], &x->cost);
   heap_push(&r->heap, t + x->cost.latency_ps, EV_START, xi, 0);
 }
 
 static void finish_data(struct run *r, uint32_t xi, uint64_t t) {
   struct xfer *x = &r->x[xi];
+  if (r->open_in[x->op]) { /* a cut-through producer is still sending: done when it is */
+    x->blocked = 1;
+    return;
+  }
   uint64_t done = t + x->cost.tail_ps;
   heap_push(&r->heap, done, EV_DONE, xi, 0);
+}
+
+static void release_streaming(struct run *r, uint32_t op, uint64_t t) {
+  if (!r->cfg->stream) return;
+  const struct op *o = &r->l->ops[op];
+  for (uint32_t k = r->succ_at[op]; k < r->succ_at[op + 1]; k++) {
+    uint32_t s = r->succ[k];
+    if (!r->cfg->stream(r->cfg->cost_ctx, o, &r->l->ops[s])) continue;
+    r->early[k] = 1;
+    r->open_in[s]++;
+    if (--r->pending[s] == 0) op_ready(r, s, t);
+  }
 }
 
 static void start_data(struct run *r, uint32_t xi, uint64_t t) {
   struct xfer *x = &r->x[xi];
   x->data_t = t;
+  double frac = x->cost.release_frac;
+  if (x->cost.bytes <= 0 || frac <= 0 || frac >= 1) {
+    /* Release now (cut-through), or at the end through op_done's ordinary path when frac >= 1. */
+    if (frac < 1 || x->cost.bytes <= 0) release_streaming(r, x->op, t);
+    x = &r->x[xi]; /* the transfer pool may have moved */
+    x->rest = 0;
+  } else {
+    x->rest = x->cost.bytes * (1 - frac);
+  }
+  x->second = 0;
   if (x->cost.bytes <= 0) {
     finish_data(r, xi, t);
     return;
   }
-  x->remaining = x->cost.bytes;
+  x->remaining = x->cost.bytes - x->rest;
   x->last_t = t;
   x->rate = 0;
   x->active = 1;
@@ -202,6 +234,16 @@ static void start_data(struct run *r, uint32_t xi, uint64_t t) {
 
 static void end_data(struct run *r, uint32_t xi, uint64_t t) {
   struct xfer *x = &r->x[xi];
+  if (x->rest > 0 && !x->second) {
+    /* Release point reached: dependants that stream may start; the rest moves at the same rate. */
+    x->second = 1;
+    x->remaining = x->rest;
+    x->last_t = t;
+    x->ver++;
+    heap_push(&r->heap, t + (uint64_t)ceil(x->remaining / x->rate), EV_FLOW_END, xi, x->ver);
+    release_streaming(r, x->op, t);
+    return;
+  }
   for (int k = 0; k < x->cost.nres; k++) res_remove(r, xi, k);
   x->active = 0;
   x->remaining = 0;
@@ -222,8 +264,17 @@ static void op_done(struct run *r, uint32_t xi, uint64_t t) {
       r->st->rank_end_ps[o->rank_dst] = t;
   }
   xfer_free(r, xi);
+  r->xfer_of[op] = NO_SLOT;
   for (uint32_t k = r->succ_at[op]; k < r->succ_at[op + 1]; k++) {
     uint32_t s = r->succ[k];
+    if (r->early[k]) {
+      if (--r->open_in[s] == 0 && r->xfer_of[s] != NO_SLOT && r->x[r->xfer_of[s]].blocked) {
+        struct xfer *sx = &r->x[r->xfer_of[s]];
+        sx->blocked = 0;
+        heap_push(&r->heap, t + sx->cost.tail_ps, EV_DONE, r->xfer_of[s], 0);
+      }
+      continue;
+    }
     if (--r->pending[s] == 0) op_ready(r, s, t);
   }
 }
@@ -364,6 +415,10 @@ static int build_successors(struct run *r, GError **err) {
   }
   for (size_t i = 0; i < n; i++) r->succ_at[i + 1] += r->succ_at[i];
   r->succ = g_new(uint32_t, r->succ_at[n] ? r->succ_at[n] : 1);
+  r->early = g_new0(uint8_t, r->succ_at[n] ? r->succ_at[n] : 1);
+  r->open_in = g_new0(uint32_t, n ? n : 1);
+  r->xfer_of = g_new(uint32_t, n ? n : 1);
+  for (size_t i = 0; i < n; i++) r->xfer_of[i] = NO_SLOT;
   uint32_t *fill = g_new(uint32_t, n ? n : 1);
   memcpy(fill, r->succ_at, n * sizeof *fill);
   for (size_t i = 0; i < n; i++) {
@@ -461,6 +516,9 @@ out:
   g_free(r.pending);
   g_free(r.succ_at);
   g_free(r.succ);
+  g_free(r.early);
+  g_free(r.open_in);
+  g_free(r.xfer_of);
   g_free(r.x);
   return rc;
 }

@@ -30,6 +30,8 @@ struct engine_cost {
   int nres;
   int res[ENGINE_MAX_RES]; /* resources crossed, indices into the capacity array */
   uint64_t tail_ps;      /* delay after the data has moved before dependants may start */
+  double release_frac;   /* streaming dependants (engine_stream_fn) may start once this fraction of
+                          * the bytes has moved: 0 = as soon as data starts to flow */
 };
 
 typedef void (*engine_cost_fn)(void *ctx, const struct oplist *l, const struct op *op, struct engine_cost *out);
@@ -38,11 +40,17 @@ typedef void (*engine_cost_fn)(void *ctx, const struct oplist *l, const struct o
 typedef void (*engine_span_fn)(void *ctx, const struct op *op, uint64_t ready_ps, uint64_t data_start_ps,
                                uint64_t end_ps);
 
+/* Whether consumer may start before producer's data has all arrived (forwarding as data arrives, see
+ * engine_cost.release_frac) instead of when it has; the consumer still cannot finish before the
+ * producer has. */
+typedef int (*engine_stream_fn)(void *ctx, const struct op *producer, const struct op *consumer);
+
 struct engine_config {
   int nres;
   const double *capacity;  /* nres capacities, bytes per ps (> 0) */
   engine_cost_fn cost;
   void *cost_ctx;
+  engine_stream_fn stream; /* optional (NULL: every dependency is store-and-forward) */
   engine_span_fn span;     /* optional */
   void *span_ctx;
   uint64_t start_ps;       /* time at which ops without deps become ready (e.g. kernel start) */

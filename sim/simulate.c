@@ -22,6 +22,12 @@ static void cost_cb(void *vc, const struct oplist *l, const struct op *op, struc
   out->nres = nc.nres < ENGINE_MAX_RES ? nc.nres : ENGINE_MAX_RES;
   memcpy(out->res, nc.res, (size_t)out->nres * sizeof(int));
   out->tail_ps = nc.tail_ps;
+  out->release_frac = nc.release_frac;
+}
+
+static int stream_cb(void *vc, const struct op *producer, const struct op *consumer) {
+  struct ctx *c = vc;
+  return netmodel_streams(c->m, producer, consumer);
 }
 
 static void span_cb(void *vc, const struct op *op, uint64_t ready, uint64_t data, uint64_t end) {
@@ -39,6 +45,7 @@ int sim_call_run(const struct netmodel *m, const struct oplist *l, int nlocal, s
     .capacity = netmodel_capacities(m),
     .cost = cost_cb,
     .cost_ctx = &c,
+    .stream = stream_cb,
     .span = tl ? span_cb : NULL,
     .span_ctx = &c,
     .start_ps = start,
