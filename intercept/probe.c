@@ -303,9 +303,11 @@ static void maybe_fail_during_init(void) {
 static double init_seconds;
 
 /* Send/recv connections are made lazily, per peer, on as many channels as NCCL gives each peer; one minimal
- * ring exchange (outside any requested call) lets the capture count them. */
+ * ring exchange (outside any requested call) lets the capture count them. Without requests it is also the
+ * one launch per rank that carries the device-side communicator the channel graphs are read from (a send/recv
+ * ring connects far fewer buffers than a collective would). */
 static int need_p2p_discovery(void) {
-  return nranks > 1 && !(nrequests && (op_kind == P_SENDRECV || op_kind == P_ALLTOALL));
+  return !nrequests || (nranks > 1 && op_kind != P_SENDRECV && op_kind != P_ALLTOALL);
 }
 static void p2p_ring(nccl_comm_t comm, int rank, void *sbuf, void *rbuf) {
   nccl_check(nccl.send(sbuf, 1, NCCL_FLOAT32, (rank + 1) % nranks, comm, NULL), "ncclSend");
@@ -332,23 +334,17 @@ static void run_single(void) {
     nccl_check(nccl.mem_alloc(&sbufs[d], bytes), "ncclMemAlloc");
     nccl_check(nccl.mem_alloc(&rbufs[d], bytes), "ncclMemAlloc");
   }
-  /* Without requested calls, one minimal AllReduce makes NCCL launch once per rank: the launch carries the
-   * device-side communicator the channel graphs are read from. */
-  int n = nrequests ? nrequests : 1;
-  for (int k = 0; k < n; k++) {
-    struct request r = nrequests ? requests[k] : (struct request){.bytes = 4, .nccl_bytes = 4, .count = 1};
-    int saved = op_kind;
-    if (!nrequests) op_kind = P_ALL_REDUCE;
-    if (r.count == 0 && nrequests) continue; /* NCCL does nothing for empty calls */
+  for (int k = 0; k < nrequests; k++) {
+    const struct request *r = &requests[k];
+    if (r->count == 0) continue; /* NCCL does nothing for empty calls */
     char phase[96];
-    snprintf(phase, sizeof(phase), "%s of %zu bytes", op_names[op_kind], r.bytes);
+    snprintf(phase, sizeof(phase), "%s of %zu bytes", op_names[op_kind], r->bytes);
     wd_arm(opt_call_timeout, phase);
-    begin_call(nrequests ? k : -1);
+    begin_call(k);
     nccl_check(nccl.group_start(), "ncclGroupStart");
-    for (int d = 0; d < g; d++) issue(comms[d], d, &r, sbufs[d], rbufs[d]);
+    for (int d = 0; d < g; d++) issue(comms[d], d, r, sbufs[d], rbufs[d]);
     nccl_check(nccl.group_end(), "ncclGroupEnd");
     begin_call(-1);
-    op_kind = saved;
   }
   if (need_p2p_discovery()) {
     wd_arm(opt_call_timeout, "a minimal send/recv ring (p2p channel discovery)");
@@ -373,26 +369,19 @@ static void *rank_main(void *arg) {
   nccl_check(nccl.mem_alloc(&t->sbuf, bytes), "ncclMemAlloc");
   nccl_check(nccl.mem_alloc(&t->rbuf, bytes), "ncclMemAlloc");
   pthread_barrier_wait(&call_barrier);
-  int n = nrequests ? nrequests : 1;
-  for (int k = 0; k < n; k++) {
-    struct request r = nrequests ? requests[k] : (struct request){.bytes = 4, .nccl_bytes = 4, .count = 1};
-    if (nrequests && r.count == 0) continue;
+  for (int k = 0; k < nrequests; k++) {
+    const struct request *r = &requests[k];
+    if (r->count == 0) continue;
     if (t->dev == 0) {
       char phase[96];
-      snprintf(phase, sizeof(phase), "%s of %zu bytes", nrequests ? op_names[op_kind] : "all_reduce", r.bytes);
+      snprintf(phase, sizeof(phase), "%s of %zu bytes", op_names[op_kind], r->bytes);
       wd_arm(opt_call_timeout, phase);
     }
     pthread_barrier_wait(&call_barrier);
-    begin_call(nrequests ? k : -1);
-    int saved = op_kind;
+    begin_call(k);
     nccl_check(nccl.group_start(), "ncclGroupStart");
-    if (!nrequests) {
-      nccl_check(nccl.all_reduce(t->sbuf, t->rbuf, 1, NCCL_FLOAT32, NCCL_SUM, t->comm, NULL), "ncclAllReduce");
-    } else {
-      issue(t->comm, t->rank, &r, t->sbuf, t->rbuf);
-    }
+    issue(t->comm, t->rank, r, t->sbuf, t->rbuf);
     nccl_check(nccl.group_end(), "ncclGroupEnd");
-    op_kind = saved;
     begin_call(-1);
   }
   if (need_p2p_discovery()) {
