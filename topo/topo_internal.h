@@ -24,8 +24,9 @@
 #define TOPO_P9_BW 32.0f
 #define TOPO_ARM_BW 6.0f
 
-/* Limits that keep hostile input from exhausting memory (NCCL's own limit is 576 nodes per type). */
-#define TOPO_MAX_NODES_PER_TYPE 1024
+/* Limits that keep hostile input from exhausting memory and time: NCCL's own 576 nodes per type
+ * (NCCL_TOPO_MAX_NODES) on each host. */
+#define TOPO_MAX_NODES_PER_TYPE 576
 #define TOPO_MAX_HOSTS 4096
 
 float topo_nvlink_bw(int sm);

@@ -143,6 +143,11 @@ static int gpu_local_cpu(struct topo_system *sys, int host, int g) {
   return best;
 }
 
+/* Work left for the NIC adjustments of one host: NCCL's local-GPU search is quadratic per NIC-GPU pair,
+ * fine for real hosts (microseconds for 8x8) but hostile files with hundreds of each could take hours. */
+static _Thread_local long work_left = -1;
+#define ADJUST_WORK_LIMIT 300000000L
+
 /* Nodes of type rt closest to (t, i): highest bandwidth, then lowest path type (ncclTopoGetLocal). */
 static int get_local(struct topo_system *sys, int host, enum topo_node_type t, int i, enum topo_node_type rt,
                      int *locals) {
@@ -150,6 +155,7 @@ static int get_local(struct topo_system *sys, int host, enum topo_node_type t, i
   int count = 0, min_type = TOPO_PATH_DIS;
   double max_bw = 0;
   if (!paths) return 0;
+  if (work_left >= 0) work_left -= sys->hosts[host].count[rt] > 0 ? sys->hosts[host].count[rt] : 1;
   for (int k = 0; k < sys->hosts[host].count[rt]; k++) {
     if (paths[k].bw > max_bw || (paths[k].bw == max_bw && (int)paths[k].type < min_type)) {
       max_bw = paths[k].bw;
@@ -263,8 +269,16 @@ static bool host_adjust(struct topo_system *sys, int host, GError **err) {
   }
 
   /* PXN through the NIC's own GPU when that is closer, and no GPU Direct RDMA -> through the CPU. */
+  work_left = ADJUST_WORK_LIMIT;
   for (int n = 0; n < nnet; n++) {
     for (int g = 0; g < ngpu; g++) {
+      if (work_left < 0) {
+        work_left = -1;
+        g_set_error(err, TOPO_ERROR, TOPO_ERROR_INVALID,
+                    "%s: %d GPUs and %d NICs on one host are too many for NCCL's GPU-NIC path rules", sys->source,
+                    ngpu, nnet);
+        return false;
+      }
       struct topo_node *gpu = host_node(sys, host, TOPO_NODE_GPU, g);
       int local = net_local_gpu(sys, host, n);
       if (local != g && local != -1) {
@@ -281,6 +295,7 @@ static bool host_adjust(struct topo_system *sys, int host, GError **err) {
       }
     }
   }
+  work_left = -1;
   return true;
 }
 

@@ -177,6 +177,16 @@ static xmlNodePtr first_child(xmlNodePtr n, const char *name) {
   return NULL;
 }
 
+/* New graph node for this host, or NULL + error when the host already has NCCL's maximum of that type. */
+static struct topo_node *new_node(struct builder *b, enum topo_node_type type, int64_t id, xmlNodePtr e) {
+  if (b->sys->hosts[b->host].count[type] >= TOPO_MAX_NODES_PER_TYPE) {
+    topo_xml_error(b->err, TOPO_ERROR_INVALID, &b->x, e, "more than %d %s nodes on one host", TOPO_MAX_NODES_PER_TYPE,
+                   topo_node_type_name(type));
+    return NULL;
+  }
+  return topo_node_new(b->sys, type, id, b->host);
+}
+
 static bool read_pci_attrs(struct builder *b, xmlNodePtr e, int64_t busid, struct topo_pci_attrs *p) {
   (void)busid;
   char *s = topo_xml_str(e, "busid");
@@ -247,7 +257,8 @@ static bool add_net(struct builder *b, xmlNodePtr e, struct topo_node *nic, int 
   }
   int mbps = d.speed_mbps <= 0 ? 10000 : d.speed_mbps; /* some NICs report -1 */
   float bw = (float)(mbps / 8000.0);
-  struct topo_node *net = topo_node_new(b->sys, TOPO_NODE_NET, id, b->host);
+  struct topo_node *net = new_node(b, TOPO_NODE_NET, id, e);
+  if (!net) return false;
   net->device = (int)NICS(b->sys)->len;
   g_array_append_val(NICS(b->sys), d);
   topo_connect(nic, net, TOPO_LINK_NET, bw);
@@ -337,9 +348,13 @@ static bool add_gpu(struct builder *b, xmlNodePtr pci, xmlNodePtr g, int64_t bus
       d.c2c_bw = bw / 1000.0;
     }
   }
+  struct topo_node *n = new_node(b, TOPO_NODE_GPU, make_id(b->host, busid), g);
+  if (!n) {
+    g_array_free(nvl, TRUE);
+    return false;
+  }
   d.n_nvlinks = (int)nvl->len;
   d.nvlinks = (struct topo_nvlink *)g_array_free(nvl, FALSE);
-  struct topo_node *n = topo_node_new(b->sys, TOPO_NODE_GPU, make_id(b->host, busid), b->host);
   n->device = (int)GPUS(b->sys)->len;
   g_array_append_val(GPUS(b->sys), d);
   g_ptr_array_add(b->gpu_elems, g);
@@ -391,11 +406,11 @@ static bool add_pci(struct builder *b, xmlNodePtr e, struct topo_node *parent, i
     check_children(b, e, allowed);
     int64_t id = make_id(b->host, busid); /* NCCL's local NIC id keeps only the bus id */
     struct topo_node *nn = find_node(b->sys, TOPO_NODE_NIC, b->host, id);
-    if (!nn) nn = node = topo_node_new(b->sys, TOPO_NODE_NIC, id, b->host);
+    if (!nn && !(nn = node = new_node(b, TOPO_NODE_NIC, id, e))) return false;
     for (xmlNodePtr c = e->children; c; c = c->next)
       if (is_elem(c, "nic") && !add_nic(b, c, nn, cpu_index, e)) return false;
   } else if (type == TOPO_NODE_PCI) {
-    node = topo_node_new(b->sys, TOPO_NODE_PCI, make_id(b->host, busid), b->host);
+    if (!(node = new_node(b, TOPO_NODE_PCI, make_id(b->host, busid), e))) return false;
     const char *ids[] = {"vendor", "device", "subsystem_vendor", "subsystem_device"};
     for (int i = 0; i < 4; i++) {
       int v = 0;
@@ -483,7 +498,8 @@ static bool add_cpu(struct builder *b, xmlNodePtr e, uint64_t host_hash) {
     g_strlcpy(d.vendor, s ? s : "", sizeof d.vendor);
     g_free(s);
   }
-  struct topo_node *cpu = topo_node_new(b->sys, TOPO_NODE_CPU, id, b->host);
+  struct topo_node *cpu = new_node(b, TOPO_NODE_CPU, id, e);
+  if (!cpu) return false;
   cpu->device = d.index;
   g_array_append_val(CPUS(b->sys), d);
 
@@ -495,7 +511,7 @@ static bool add_cpu(struct builder *b, xmlNodePtr e, uint64_t host_hash) {
       int64_t nid = make_id(b->host, 0); /* NCCL: a NIC without PCI has local id 0 */
       struct topo_node *nic = find_node(b->sys, TOPO_NODE_NIC, b->host, nid);
       if (!nic) {
-        nic = topo_node_new(b->sys, TOPO_NODE_NIC, nid, b->host);
+        if (!(nic = new_node(b, TOPO_NODE_NIC, nid, c))) return false;
         topo_connect(cpu, nic, TOPO_LINK_PCI, TOPO_LOC_BW);
         topo_connect(nic, cpu, TOPO_LINK_PCI, TOPO_LOC_BW);
       }
@@ -560,7 +576,7 @@ static bool add_nvlinks(struct builder *b) {
         if (type != TOPO_NODE_NVS)
           topo_xml_warn(&b->x, c, "tclass=\"%s\" is neither a GPU, an NVSwitch nor a CPU: taken as an NVSwitch, as NCCL does",
                         cls);
-        if (!nvs) nvs = topo_node_new(b->sys, TOPO_NODE_NVS, make_id(b->host, 0), b->host);
+        if (!nvs && !(nvs = new_node(b, TOPO_NODE_NVS, make_id(b->host, 0), c))) return false;
         remote = nvs;
       }
       if (!remote) continue;
@@ -739,12 +755,6 @@ bool topo_system_add_doc(struct topo_system *sys, xmlDocPtr doc, const char *nam
       ok = add_cpu(&b, c, hash);
     }
     ok = ok && add_nvlinks(&b) && add_c2c(&b) && add_pcilinks(&b);
-    for (int t = 0; ok && t < TOPO_NODE_TYPES; t++)
-      if (host->count[t] > TOPO_MAX_NODES_PER_TYPE) {
-        g_set_error(err, TOPO_ERROR, TOPO_ERROR_INVALID, "%s: more than %d %s nodes on one host", name,
-                    TOPO_MAX_NODES_PER_TYPE, topo_node_type_name(t));
-        ok = false;
-      }
     if (ok) flatten_bcm_switches(sys, b.host);
     g_hash_table_destroy(b.busids);
     g_ptr_array_free(b.gpu_elems, TRUE);
