@@ -1,6 +1,10 @@
 /* nccl_virtual.c — runs the real NCCL library on the virtual GPUs of libhacknccl.so: ncclCommInitAll over
  * every presented GPU, grouped AllReduces of several sizes, a send/recv ring, destroy; every return code
  * is checked. With --graph-expect FILE it also checks that NCCL_GRAPH_DUMP_FILE output equals FILE.
+ * With --processes P it runs P copies of itself instead, sharing one NCCL unique id through a file:
+ * either P processes on one virtual node splitting its GPUs (ranks talk through cuMem handles passed
+ * between processes), or with --multi-node one process per virtual node (CCSIM_NODE, NCCL_HOSTID),
+ * init and destroy only, since nothing moves data between virtual nodes.
  * Run under LD_PRELOAD=libhacknccl.so with CCSIM_TOPO set. Exit 77 (skip) when libnccl cannot be loaded. */
 #include <dlfcn.h>
 #include <glib.h>
@@ -10,12 +14,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define EXIT_SKIP 77
 
 typedef ncclResult_t (*get_version_fn)(int *);
 typedef ncclResult_t (*init_all_fn)(ncclComm_t *, int, const int *);
+typedef ncclResult_t (*unique_id_fn)(ncclUniqueId *);
+typedef ncclResult_t (*init_rank_fn)(ncclComm_t *, int, ncclUniqueId, int);
 typedef ncclResult_t (*group_fn)(void);
 typedef ncclResult_t (*all_reduce_fn)(const void *, void *, size_t, ncclDataType_t, ncclRedOp_t, ncclComm_t,
                                       cudaStream_t);
@@ -68,16 +77,126 @@ static int files_equal(const char *a, const char *b) {
   return same;
 }
 
+/* The job: which ranks this process runs. Single process: all GPUs, ncclCommInitAll. */
+struct job {
+  int processes, child; /* child < 0: the only process */
+  int multi_node;
+  const char *id_file;
+  int nranks;
+  int nlocal;
+  int first_dev;        /* local GPU k is device first_dev + k */
+  int first_rank;       /* and rank first_rank + k */
+};
+
+/* Rank 0's process publishes the unique id atomically; the others wait for it (bounded). */
+static int share_unique_id(const struct job *job, unique_id_fn get_id, ncclUniqueId *id) {
+  if (job->child == 0) {
+    NCCL_OK(get_id(id));
+    char *tmp = g_strdup_printf("%s.tmp", job->id_file);
+    GError *err = NULL;
+    if (!g_file_set_contents(tmp, (const char *)id, sizeof *id, &err) || g_rename(tmp, job->id_file) != 0) {
+      fprintf(stderr, "nccl_virtual: cannot publish the unique id: %s\n", err ? err->message : g_strerror(errno));
+      return -1;
+    }
+    g_free(tmp);
+    return 0;
+  }
+  for (int waited_ms = 0; waited_ms < 60000; waited_ms += 20) {
+    gchar *data = NULL;
+    gsize len = 0;
+    if (g_file_get_contents(job->id_file, &data, &len, NULL) && len == sizeof *id) {
+      memcpy(id, data, sizeof *id);
+      g_free(data);
+      return 0;
+    }
+    g_free(data);
+    g_usleep(20000);
+  }
+  fprintf(stderr, "nccl_virtual: no unique id in %s after 60 s\n", job->id_file);
+  return -1;
+}
+
+/* Parent of --processes: start the children, wait for all of them (bounded), kill stragglers. */
+static int run_parent(int processes, int multi_node, const char *nccl_path, int iterations) {
+  char *dir = g_dir_make_tmp("ccsim-nccl-XXXXXX", NULL);
+  if (!dir) {
+    fprintf(stderr, "nccl_virtual: cannot create a temporary directory\n");
+    return 1;
+  }
+  char *id_file = g_build_filename(dir, "unique-id", NULL);
+  pid_t *pids = calloc((size_t)processes, sizeof *pids);
+  for (int i = 0; i < processes; i++) {
+    char child[16], procs[16], iters[16];
+    snprintf(child, sizeof child, "%d", i);
+    snprintf(procs, sizeof procs, "%d", processes);
+    snprintf(iters, sizeof iters, "%d", iterations);
+    pids[i] = fork();
+    if (pids[i] == 0) {
+      if (multi_node) {
+        char host[64];
+        snprintf(host, sizeof host, "ccsim-virtual-node-%d", i);
+        setenv("CCSIM_NODES", procs, 1);
+        setenv("CCSIM_NODE", child, 1);
+        setenv("NCCL_HOSTID", host, 1);
+      }
+      /* exec, so the preloaded platform starts fresh with this node's identity */
+      execl("/proc/self/exe", "nccl_virtual", "--nccl", nccl_path, "--processes", procs, "--child", child,
+            "--id-file", id_file, "--iterations", iters, multi_node ? "--multi-node" : NULL, (char *)NULL);
+      _exit(127);
+    }
+  }
+  int status = 0, skipped = 0;
+  gint64 deadline = g_get_monotonic_time() + 240 * G_USEC_PER_SEC;
+  for (int left = processes; left > 0;) {
+    int st;
+    pid_t pid = waitpid(-1, &st, WNOHANG);
+    if (pid > 0) {
+      left--;
+      int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      if (code == EXIT_SKIP) skipped++;
+      else if (code != 0) {
+        fprintf(stderr, "nccl_virtual: process %d exited with %d\n", (int)pid, code);
+        status = 1;
+      }
+      continue;
+    }
+    if (g_get_monotonic_time() > deadline) {
+      fprintf(stderr, "nccl_virtual: processes still running after 240 s: killing them\n");
+      for (int i = 0; i < processes; i++) kill(pids[i], SIGKILL);
+      while (waitpid(-1, NULL, 0) > 0) {
+      }
+      status = 1;
+      break;
+    }
+    g_usleep(10000);
+  }
+  g_unlink(id_file);
+  g_rmdir(dir);
+  g_free(id_file);
+  g_free(dir);
+  free(pids);
+  if (status == 0 && skipped == processes) return EXIT_SKIP;
+  if (status == 0) printf("all %d processes finished\n", processes);
+  return status;
+}
+
 int main(int argc, char **argv) {
   const char *nccl_path = getenv("CCSIM_NCCL") ? getenv("CCSIM_NCCL") : "libnccl.so.2";
   const char *graph_expect = NULL;
   int iterations = 1;
+  struct job job = {1, -1, 0, NULL, 0, 0, 0, 0};
   GOptionEntry entries[] = {
       {"nccl", 0, 0, G_OPTION_ARG_FILENAME, &nccl_path, "NCCL library to run (default: CCSIM_NCCL or libnccl.so.2)",
        "PATH"},
       {"graph-expect", 0, 0, G_OPTION_ARG_FILENAME, &graph_expect,
        "check that NCCL's graph dump (NCCL_GRAPH_DUMP_FILE) equals FILE byte for byte", "FILE"},
       {"iterations", 0, 0, G_OPTION_ARG_INT, &iterations, "repeat the collective sequence N times (default 1)", "N"},
+      {"processes", 0, 0, G_OPTION_ARG_INT, &job.processes,
+       "run P processes: on one node sharing its GPUs, or with --multi-node one per virtual node", "P"},
+      {"multi-node", 0, 0, G_OPTION_ARG_NONE, &job.multi_node, "one process per virtual node (init and destroy)",
+       NULL},
+      {"child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &job.child, "internal: this child's index", "I"},
+      {"id-file", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &job.id_file, "internal: unique id file", "F"},
       {NULL, 0, 0, 0, NULL, NULL, NULL}};
   GOptionContext *ctx = g_option_context_new("- run NCCL on the virtual GPUs of libhacknccl.so");
   g_option_context_set_description(ctx, "Run with LD_PRELOAD=libhacknccl.so and CCSIM_TOPO=topology.xml "
@@ -89,11 +208,16 @@ int main(int argc, char **argv) {
     return 2;
   }
   g_option_context_free(ctx);
-  if (iterations < 1) {
-    fprintf(stderr, "nccl_virtual: --iterations must be >= 1\n");
+  if (iterations < 1 || job.processes < 1 || (job.child >= 0 && (!job.id_file || job.child >= job.processes))) {
+    fprintf(stderr, "nccl_virtual: bad arguments (see --help)\n");
+    return 2;
+  }
+  if (job.processes > 1 && graph_expect) {
+    fprintf(stderr, "nccl_virtual: --graph-expect needs a single process\n");
     return 2;
   }
   alarm(300); /* never hang a test run */
+  if (job.processes > 1 && job.child < 0) return run_parent(job.processes, job.multi_node, nccl_path, iterations);
 
   char *dump = NULL;
   if (graph_expect) {
@@ -115,6 +239,8 @@ int main(int argc, char **argv) {
   nccl_error = (error_string_fn)need(nccl, "ncclGetErrorString", nccl_path);
   get_version_fn get_version = (get_version_fn)need(nccl, "ncclGetVersion", nccl_path);
   init_all_fn init_all = (init_all_fn)need(nccl, "ncclCommInitAll", nccl_path);
+  unique_id_fn get_unique_id = (unique_id_fn)need(nccl, "ncclGetUniqueId", nccl_path);
+  init_rank_fn init_rank = (init_rank_fn)need(nccl, "ncclCommInitRank", nccl_path);
   group_fn group_start = (group_fn)need(nccl, "ncclGroupStart", nccl_path);
   group_fn group_end = (group_fn)need(nccl, "ncclGroupEnd", nccl_path);
   all_reduce_fn all_reduce = (all_reduce_fn)need(nccl, "ncclAllReduce", nccl_path);
@@ -142,56 +268,86 @@ int main(int argc, char **argv) {
     fprintf(stderr, "nccl_virtual: no virtual GPUs (is CCSIM_TOPO set?)\n");
     return 1;
   }
-  printf("NCCL %d on %d virtual GPUs\n", version, ndev);
+  if (job.child < 0) {
+    job.nranks = job.nlocal = ndev;
+  } else if (job.multi_node) {
+    job.nranks = ndev * job.processes;
+    job.nlocal = ndev;
+    job.first_rank = ndev * job.child;
+  } else {
+    if (ndev % job.processes) {
+      fprintf(stderr, "nccl_virtual: %d GPUs do not split over %d processes\n", ndev, job.processes);
+      return 2;
+    }
+    job.nranks = ndev;
+    job.nlocal = ndev / job.processes;
+    job.first_dev = job.first_rank = job.nlocal * job.child;
+  }
+  printf("NCCL %d: %d ranks, %d in this process, on %d virtual GPUs\n", version, job.nranks, job.nlocal, ndev);
 
   static const size_t sizes[] = {8, 1024, 65536, 1 << 20, 8 << 20, 64 << 20};
   const size_t max_bytes = 64 << 20;
-  unsigned long long *sendbuf = calloc((size_t)ndev, sizeof *sendbuf);
-  unsigned long long *recvbuf = calloc((size_t)ndev, sizeof *recvbuf);
-  ncclComm_t *comms = calloc((size_t)ndev, sizeof *comms);
-  for (int d = 0; d < ndev; d++) {
-    void *pctx = NULL;
-    if (cu_retain(&pctx, d) || cu_set_current(pctx) || cu_alloc(&sendbuf[d], max_bytes) ||
-        cu_alloc(&recvbuf[d], max_bytes)) {
-      fprintf(stderr, "nccl_virtual: cannot allocate buffers on virtual GPU %d\n", d);
+  int n = job.nlocal;
+  unsigned long long *sendbuf = calloc((size_t)n, sizeof *sendbuf);
+  unsigned long long *recvbuf = calloc((size_t)n, sizeof *recvbuf);
+  void **ctxs = calloc((size_t)n, sizeof *ctxs);
+  ncclComm_t *comms = calloc((size_t)n, sizeof *comms);
+  for (int k = 0; k < n; k++) {
+    if (cu_retain(&ctxs[k], job.first_dev + k) || cu_set_current(ctxs[k]) || cu_alloc(&sendbuf[k], max_bytes) ||
+        cu_alloc(&recvbuf[k], max_bytes)) {
+      fprintf(stderr, "nccl_virtual: cannot allocate buffers on virtual GPU %d\n", job.first_dev + k);
       return 1;
     }
   }
 
   gint64 t0 = g_get_monotonic_time();
-  NCCL_OK(init_all(comms, ndev, NULL));
+  if (job.child < 0) {
+    NCCL_OK(init_all(comms, n, NULL));
+  } else {
+    ncclUniqueId id;
+    if (share_unique_id(&job, get_unique_id, &id)) return 1;
+    NCCL_OK(group_start());
+    for (int k = 0; k < n; k++) {
+      cu_set_current(ctxs[k]); /* NCCL takes the rank's device from the current context */
+      NCCL_OK(init_rank(&comms[k], job.nranks, id, job.first_rank + k));
+    }
+    NCCL_OK(group_end());
+  }
   gint64 t1 = g_get_monotonic_time();
   printf("init: %.3f s\n", (t1 - t0) / 1e6);
 
-  for (int it = 0; it < iterations; it++) {
+  /* Between virtual nodes nothing moves data, so proxies would wait forever: init and destroy only. */
+  int collectives = !job.multi_node;
+  for (int it = 0; collectives && it < iterations; it++) {
     for (size_t s = 0; s < G_N_ELEMENTS(sizes); s++) {
       gint64 a = g_get_monotonic_time();
       NCCL_OK(group_start());
-      for (int d = 0; d < ndev; d++)
-        NCCL_OK(all_reduce((void *)(uintptr_t)sendbuf[d], (void *)(uintptr_t)recvbuf[d], sizes[s] / sizeof(float),
-                           ncclFloat, ncclSum, comms[d], NULL));
+      for (int k = 0; k < n; k++)
+        NCCL_OK(all_reduce((void *)(uintptr_t)sendbuf[k], (void *)(uintptr_t)recvbuf[k], sizes[s] / sizeof(float),
+                           ncclFloat, ncclSum, comms[k], NULL));
       NCCL_OK(group_end());
       if (it == 0) printf("all_reduce %zu B: %.6f s\n", sizes[s], (g_get_monotonic_time() - a) / 1e6);
     }
     gint64 a = g_get_monotonic_time();
     const size_t ring_bytes = 1 << 20;
     NCCL_OK(group_start());
-    for (int d = 0; d < ndev; d++) {
-      NCCL_OK(send((void *)(uintptr_t)sendbuf[d], ring_bytes / sizeof(float), ncclFloat, (d + 1) % ndev, comms[d],
-                   NULL));
-      NCCL_OK(recv((void *)(uintptr_t)recvbuf[d], ring_bytes / sizeof(float), ncclFloat, (d + ndev - 1) % ndev,
-                   comms[d], NULL));
+    for (int k = 0; k < n; k++) {
+      int r = job.first_rank + k;
+      NCCL_OK(send((void *)(uintptr_t)sendbuf[k], ring_bytes / sizeof(float), ncclFloat, (r + 1) % job.nranks,
+                   comms[k], NULL));
+      NCCL_OK(recv((void *)(uintptr_t)recvbuf[k], ring_bytes / sizeof(float), ncclFloat,
+                   (r + job.nranks - 1) % job.nranks, comms[k], NULL));
     }
     NCCL_OK(group_end());
     if (it == 0) printf("send/recv ring %zu B: %.6f s\n", ring_bytes, (g_get_monotonic_time() - a) / 1e6);
   }
 
   gint64 t2 = g_get_monotonic_time();
-  for (int d = 0; d < ndev; d++) NCCL_OK(destroy(comms[d]));
+  for (int k = 0; k < n; k++) NCCL_OK(destroy(comms[k]));
   printf("destroy: %.3f s\n", (g_get_monotonic_time() - t2) / 1e6);
-  for (int d = 0; d < ndev; d++)
-    if (cu_free(sendbuf[d]) || cu_free(recvbuf[d])) {
-      fprintf(stderr, "nccl_virtual: cuMemFree failed on virtual GPU %d\n", d);
+  for (int k = 0; k < n; k++)
+    if (cu_free(sendbuf[k]) || cu_free(recvbuf[k])) {
+      fprintf(stderr, "nccl_virtual: cuMemFree failed on virtual GPU %d\n", job.first_dev + k);
       return 1;
     }
 
@@ -211,6 +367,7 @@ int main(int argc, char **argv) {
   }
   free(sendbuf);
   free(recvbuf);
+  free(ctxs);
   free(comms);
   return status;
 }
