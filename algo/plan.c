@@ -57,6 +57,10 @@ int plan_build(const struct comm_info *c, const struct comm_decision *d, const s
     if (plan_collective_split(c, d, &sp, err)) return -1;
     rc = plan_nvls(c, d, opt, &sp, out, err);
     break;
+  case ALGO_PAT:
+    if (plan_collective_split(c, d, &sp, err)) return -1;
+    rc = plan_pat(c, d, opt, &sp, out, err);
+    break;
   default:
     g_set_error(err, PLAN_ERROR, 1, "algorithm %s is not decomposed into point-to-point ops yet (%s); "
                 "docs/decomposition.md describes the model; force another with NCCL_ALGO",

@@ -313,6 +313,103 @@ static void test_coarse(void) {
   comm_info_free(&c);
 }
 
+/* NVLS on one NVSwitch node: per loop and head, a reduce op from every rank and a multicast op to
+ * every rank that waits for all of that head's reduce ops. */
+static void test_nvls(void) {
+  struct comm_info c;
+  comm_synth_build(&c, 1, 8, 16);
+  struct comm_decision d = decision(OP_ALL_REDUCE, 100000000, ALGO_NVLS, PROTO_SIMPLE, 16);
+  struct oplist l;
+  g_assert_cmpint(build(&c, &d, 0, &l), ==, 0);
+  fixture_check_dag(&l);
+  fixture_check_wire(&l);
+  struct plan_totals t;
+  plan_totals_compute(&l, c.nranks, &t);
+  g_assert_cmpuint(t.payload, ==, 2ull * 8 * 100000000);
+  plan_totals_free(&t);
+  uint64_t mc_to[8] = {0};
+  for (size_t i = 0; i < l.nops; i++) {
+    const struct op *o = &l.ops[i];
+    g_assert_cmpint(o->transport, ==, TRANSPORT_NVLS);
+    if (o->kind != OPK_RECV_REDUCE_COPY_SEND) continue;
+    mc_to[o->rank_dst] += o->payload_bytes;
+    int reduce_deps = 0;
+    const uint32_t *dp = OP_DEPS(&l, o);
+    for (int k = 0; k < o->ndeps; k++) {
+      const struct op *p = &l.ops[dp[k]];
+      if (p->kind == OPK_SEND && p->rank_dst == o->rank_src && p->step == o->step && p->channel == o->channel)
+        reduce_deps++;
+    }
+    g_assert_cmpint(reduce_deps, ==, 8);
+  }
+  for (int r = 0; r < 8; r++) g_assert_cmpuint(mc_to[r], ==, 100000000); /* every rank gets the whole result */
+  oplist_free(&l);
+  d = decision(OP_ALL_REDUCE, 1 << 20, ALGO_NVLS, PROTO_LL, 16);
+  GError *err = NULL;
+  oplist_init(&l);
+  g_assert_cmpint(plan_build(&c, &d, NULL, &l, &err), ==, -1);
+  g_clear_error(&err);
+  oplist_free(&l);
+  comm_info_free(&c);
+}
+
+/* PAT (one rank per node): follow the data through the deps. AllGather: every rank receives every
+ * other rank's block exactly once per chunk; ReduceScatter: the partial sums that reach a rank and are
+ * not forwarded cover every other rank's contribution exactly once per chunk. */
+static void test_pat(void) {
+  const int sizes[] = {2, 5, 8, 13};
+  for (size_t si = 0; si < G_N_ELEMENTS(sizes); si++) {
+    int n = sizes[si];
+    struct comm_info c;
+    comm_synth_build(&c, n, 1, 2);
+    for (int ag = 0; ag < 2; ag++) {
+      struct comm_decision d = decision(ag ? OP_ALL_GATHER : OP_REDUCE_SCATTER, (size_t)n * 3000000, ALGO_PAT,
+                                        PROTO_SIMPLE, 2);
+      struct oplist l;
+      g_assert_cmpint(build(&c, &d, 0, &l), ==, 0);
+      fixture_check_dag(&l);
+      check_conservation(&c, &d, &l);
+      guint32 *who = g_new0(guint32, l.nops);   /* ranks whose data op i carries */
+      guint8 *fwd = g_new0(guint8, l.nops);     /* op i's data is forwarded by its receiver */
+      for (size_t i = 0; i < l.nops; i++) {
+        const struct op *o = &l.ops[i];
+        const uint32_t *dp = OP_DEPS(&l, o);
+        guint32 w = ag ? 0 : 1u << o->rank_src;
+        for (int k = 0; k < o->ndeps; k++) {
+          if (l.ops[dp[k]].rank_dst != o->rank_src) continue; /* program order, not data */
+          g_assert_cmpuint(w & who[dp[k]], ==, 0);             /* nothing summed or carried twice */
+          w |= who[dp[k]];
+          fwd[dp[k]] = 1;
+        }
+        if (ag && w == 0) w = 1u << o->rank_src;
+        if (ag) g_assert_cmpint(__builtin_popcount(w), ==, 1);
+        g_assert_cmpuint(w & (1u << o->rank_dst), ==, 0);
+        who[i] = w;
+      }
+      guint64 cnt[2][13][13];
+      memset(cnt, 0, sizeof(cnt));
+      guint64 chops[2] = {0, 0};
+      for (size_t i = 0; i < l.nops; i++) {
+        const struct op *o = &l.ops[i];
+        chops[o->channel]++;
+        if (!ag && fwd[i]) continue;
+        for (int x = 0; x < n; x++)
+          if (who[i] & (1u << x)) cnt[o->channel][o->rank_dst][x]++;
+      }
+      for (int ch = 0; ch < 2; ch++) {
+        guint64 nchunks = chops[ch] / (guint64)(n * (n - 1));
+        g_assert_cmpuint(nchunks * (guint64)(n * (n - 1)), ==, chops[ch]);
+        for (int y = 0; y < n; y++)
+          for (int x = 0; x < n; x++) g_assert_cmpuint(cnt[ch][y][x], ==, x == y ? 0 : nchunks);
+      }
+      g_free(who);
+      g_free(fwd);
+      oplist_free(&l);
+    }
+    comm_info_free(&c);
+  }
+}
+
 static void test_bad_input(void) {
   struct comm_info c;
   comm_synth_build(&c, 1, 4, 4);
@@ -399,6 +496,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/plan/properties", test_properties);
   g_test_add_func("/plan/coarse", test_coarse);
   g_test_add_func("/plan/bad-input", test_bad_input);
+  g_test_add_func("/plan/nvls", test_nvls);
+  g_test_add_func("/plan/pat", test_pat);
   g_test_add_func("/plan/golden", test_golden);
   return g_test_run();
 }
