@@ -26,7 +26,7 @@ struct nvml_device {
   uint32_t magic;
   int index;
   int nlinks;
-  char link_remote[18 * 2][32]; /* per NVLink: remote bus id as NVML reports it */
+  char link_remote[18 * 2][16]; /* per NVLink: remote bus id as NVML reports it (fits busId[16]) */
 };
 typedef struct nvml_device *nvmlDevice_t;
 #define NVML_DEV_MAGIC 0x4c4d564eu
@@ -89,10 +89,8 @@ static void nvml_setup(void) {
       const struct topo_nvlink *nv = &t->nvlinks[l];
       for (int c = 0; c < nv->count && d->nlinks < (int)(sizeof d->link_remote / sizeof d->link_remote[0]); c++) {
         /* A switch is "not visible" to NVML: NCCL reads this id as "NVSwitch on the other side". */
-        if (nv->tclass == 0x030200)
-          snprintf(d->link_remote[d->nlinks++], 32, "%s", nv->target);
-        else
-          snprintf(d->link_remote[d->nlinks++], 32, "fffffff:ffff:ff");
+        const char *remote = nv->tclass == 0x030200 ? nv->target : "fffffff:ffff:ff";
+        snprintf(d->link_remote[d->nlinks++], sizeof d->link_remote[0], "%.15s", remote);
       }
     }
   }
@@ -215,7 +213,7 @@ nvmlReturn_t nvmlDeviceGetNvLinkRemotePciInfo_v2(nvmlDevice_t device, unsigned i
   if (!pci) return NVML_ERROR_INVALID_ARGUMENT;
   if (link >= (unsigned)device->nlinks) return NVML_ERROR_NOT_SUPPORTED;
   memset(pci, 0, sizeof *pci);
-  snprintf(pci->busId, sizeof pci->busId, "%s", device->link_remote[link]);
+  memcpy(pci->busId, device->link_remote[link], sizeof pci->busId);
   unsigned d = 0, b = 0, dv = 0;
   if (sscanf(pci->busId, "%x:%x:%x", &d, &b, &dv) == 3) {
     pci->domain = d;
