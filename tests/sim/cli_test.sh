@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# cli_test.sh CCSIM DATA NCCL_LIB — end-to-end checks of `ccsim bench` and `ccsim compare`:
+# nccl-tests layout, byte-identical output for identical input, every measured row compared,
+# clear errors on bad input. Exits 77 (skipped) where the NCCL library is missing.
+set -uo pipefail
+ccsim=$1 data=$2 nccl=$3
+[ -e "${CCSIM_NCCL:-$nccl}" ] || { echo "skipped: NCCL library ${CCSIM_NCCL:-$nccl} not found"; exit 77; }
+topo=$data/measured/h200x4/topo.xml
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$ccsim" bench --help | grep -q -- '--timeline' || fail "bench --help lacks --timeline"
+"$ccsim" bench --quiet --topo "$topo" --op all_reduce -b 8 -e 64M -f 4 --timeline "$tmp/t1.json" >"$tmp/a" || fail "bench failed"
+"$ccsim" bench --quiet --topo "$topo" --op all_reduce -b 8 -e 64M -f 4 --timeline "$tmp/t2.json" >"$tmp/b" || fail "bench failed (2)"
+cmp -s "$tmp/a" "$tmp/b" || fail "bench output differs between identical runs"
+cmp -s "$tmp/t1.json" "$tmp/t2.json" || fail "timeline differs between identical runs"
+grep -q '"traceEvents"' "$tmp/t1.json" || fail "timeline is not a Chrome trace"
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/t1.json" 2>/dev/null || \
+  { command -v python3 >/dev/null && fail "timeline is not valid JSON"; }
+grep -q '^# Collective test starting: all_reduce_perf' "$tmp/a" || fail "no nccl-tests header"
+grep -q '^# Avg bus bandwidth    : ' "$tmp/a" || fail "no nccl-tests footer"
+rows=$(grep -cE '^ +[0-9]+ +[0-9]+ +float +sum +-1 ' "$tmp/a")
+[ "$rows" = 12 ] || fail "expected 12 rows (8 B .. 32 MiB by 4), got $rows"
+# busbw = algbw * 2(n-1)/n for all_reduce on 4 ranks
+awk '/^ +[0-9]+ +[0-9]+ +float/ { if ($7 > 1 && ($8 / $7 < 1.49 || $8 / $7 > 1.51)) bad = 1 } END { exit bad }' "$tmp/a" || \
+  fail "all_reduce busbw is not 1.5 x algbw"
+
+for op in all_gather reduce_scatter broadcast reduce alltoall sendrecv; do
+  "$ccsim" bench --quiet --topo "$topo" --op $op -b 1K -e 1M -f 32 >"$tmp/$op" || fail "bench --op $op failed"
+  grep -q "^# Collective test starting: ${op}_perf" "$tmp/$op" || fail "$op: wrong header"
+done
+
+"$ccsim" compare --quiet --topo "$topo" "$data/measured/h200x4/g2_sendrecv_default.log" >"$tmp/c" || fail "compare failed"
+n=$(grep -cE '^  +[0-9]' "$tmp/c")
+[ "$n" = 31 ] || fail "compare: expected 31 compared sizes, got $n"
+grep -qE '^# compared 62 points: median \|error\| [0-9.]+%, max \|error\| [0-9.]+%' "$tmp/c" || fail "compare: no summary"
+grep -q '2 ranks' "$tmp/c" || fail "compare: did not take the GPU count from the log"
+
+# bad input: clear message, non-zero status, no crash
+"$ccsim" bench --topo /nonexistent.xml 2>"$tmp/e" && fail "bench accepted a missing topology"
+grep -q 'nonexistent' "$tmp/e" || fail "bench error does not name the file"
+"$ccsim" bench --topo "$topo" --op nosuchop 2>"$tmp/e" && fail "bench accepted an unknown op"
+grep -q "nosuchop" "$tmp/e" || fail "bench error does not name the op"
+printf 'not a log\n' >"$tmp/bad.log"
+"$ccsim" compare --topo "$topo" "$tmp/bad.log" 2>"$tmp/e" && fail "compare accepted garbage"
+grep -q 'bad.log' "$tmp/e" || fail "compare error does not name the file"
+echo "ok"

@@ -1,0 +1,198 @@
+/* test_netmodel.c — network model: parameter files (values need sources), resources and routes from a
+ * real topology (the measured 4x H200 NVSwitch machine), op costs, and a whole call through plan_build
+ * and the engine twice with byte-identical timelines.
+ */
+#include <math.h>
+#include <string.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "netmodel.h"
+#include "plan.h"
+#include "simulate.h"
+#include "timeline.h"
+#include "topo.h"
+
+static const char *data_dir, *params_path;
+
+static struct netmodel_params *load_params(void) {
+  GError *err = NULL;
+  struct netmodel_params *p = netmodel_params_load(params_path, &err);
+  g_assert_no_error(err);
+  g_assert_nonnull(p);
+  return p;
+}
+
+static void test_params(void) {
+  struct netmodel_params *p = load_params();
+  g_assert_cmpstr(p->name, ==, "sm90");
+  g_assert_cmpfloat(p->wire_factor[PROTO_LL], ==, 2.0);
+  g_assert_cmpfloat(p->chan_bw[PROTO_SIMPLE], >, 0);
+  netmodel_params_free(p);
+
+  /* a value without a source is refused, naming the parameter */
+  char *text = NULL;
+  g_assert_true(g_file_get_contents(params_path, &text, NULL, NULL));
+  GString *s = g_string_new(text);
+  char *at = strstr(s->str, "\"kernel_end_us\"");
+  g_assert_nonnull(at);
+  char *src = strstr(at, "\"source\"");
+  g_assert_nonnull(src);
+  src[1] = 'X'; /* "source" -> "Xource" */
+  GError *err = NULL;
+  g_assert_null(netmodel_params_parse(s->str, "edited.json", &err));
+  g_assert_nonnull(err);
+  g_assert_nonnull(strstr(err->message, "kernel_end_us"));
+  g_assert_nonnull(strstr(err->message, "source"));
+  g_clear_error(&err);
+  g_assert_null(netmodel_params_parse("{", "broken.json", &err));
+  g_assert_nonnull(strstr(err->message, "broken.json"));
+  g_clear_error(&err);
+  g_string_free(s, TRUE);
+  g_free(text);
+}
+
+static void make_comm(struct comm_info *c, int n, int nch) {
+  memset(c, 0, sizeof *c);
+  c->nranks = n;
+  c->nnodes = 1;
+  c->rank_node = g_new0(int, n);
+  c->rank_dev = g_new0(int, n);
+  for (int r = 0; r < n; r++) c->rank_dev[r] = r;
+  c->nchannels = nch;
+  c->p2p_nchannels = 32;
+  c->p2p_nchannels_per_peer = 32;
+  c->p2p_chunk_size = 524288;
+  c->buff_size[PROTO_LL] = 524288;
+  c->buff_size[PROTO_LL128] = 4915200;
+  c->buff_size[PROTO_SIMPLE] = 4194304;
+  c->channels = g_new0(struct comm_channel, nch);
+  for (int ch = 0; ch < nch; ch++) {
+    c->channels[ch].ring.order = g_new(int, n);
+    c->channels[ch].tree = g_new(struct comm_tree_node, n);
+    for (int r = 0; r < n; r++) {
+      c->channels[ch].ring.order[r] = r;
+      c->channels[ch].tree[r] = (struct comm_tree_node){r ? r - 1 : -1, {r + 1 < n ? r + 1 : -1, -1, -1}};
+    }
+  }
+  c->transport = g_new(int8_t, n * n);
+  memset(c->transport, TRANSPORT_P2P, (size_t)n * n);
+}
+
+static struct topo_system *load_topo(void) {
+  char *path = g_build_filename(data_dir, "measured", "h200x4", "topo.xml", NULL);
+  GError *err = NULL;
+  struct topo_system *sys = topo_load(path, &err);
+  g_assert_no_error(err);
+  g_free(path);
+  return sys;
+}
+
+/* On the NVSwitch machine every pair of ranks is GPU -> NVSwitch -> GPU: two directed links of
+ * 18 x 20.6 GB/s (NCCL's SM90 NVLink figure), one leaving the sender, one entering the receiver. */
+static void test_routes(void) {
+  struct netmodel_params *p = load_params();
+  struct topo_system *sys = load_topo();
+  struct comm_info c;
+  make_comm(&c, 4, 2);
+  GError *err = NULL;
+  struct netmodel *m = netmodel_new(p, sys, &c, &err);
+  g_assert_no_error(err);
+  /* 4 GPU->NVS links and 4 NVS->GPU links */
+  g_assert_cmpint(netmodel_nresources(m), ==, 8);
+  const double *cap = netmodel_capacities(m);
+  for (int i = 0; i < 8; i++) g_assert_cmpfloat(fabs(cap[i] / (370.8e-3 * p->link_eff) - 1), <, 1e-6);
+  struct comm_decision d = {.op = OP_ALL_REDUCE, .proto = PROTO_LL, .nthreads = 512};
+  struct op o = {.rank_src = 1, .rank_dst = 2, .payload_bytes = 1000, .wire_bytes = 2000, .protocol = PROTO_LL};
+  struct netmodel_cost nc;
+  netmodel_op_cost(m, &d, &o, &nc);
+  g_assert_cmpint(nc.nres, ==, 2);
+  g_assert_cmpfloat(nc.bytes, ==, 2000);
+  g_assert_cmpfloat(fabs(nc.cap - p->chan_bw[PROTO_LL] * 2.0 * 1e-3), <, 1e-12);
+  g_assert_cmpuint(nc.latency_ps, ==, netmodel_us_to_ps(p->step_lat[ROUTE_NVLINK][PROTO_LL]));
+  /* 1 -> 2 and 3 -> 2 share the link entering GPU 2 and nothing else */
+  struct op o2 = o;
+  o2.rank_src = 3;
+  struct netmodel_cost nc2;
+  netmodel_op_cost(m, &d, &o2, &nc2);
+  g_assert_cmpint(nc2.res[1], ==, nc.res[1]);
+  g_assert_cmpint(nc2.res[0], !=, nc.res[0]);
+  /* fewer threads than the measured channel rate assumed: proportionally slower */
+  d.nthreads = 128;
+  netmodel_op_cost(m, &d, &o, &nc2);
+  g_assert_cmpfloat(fabs(nc2.cap - nc.cap / 4), <, 1e-12);
+  /* a rank whose GPU the topology lacks is an error naming it */
+  c.rank_dev[3] = 7;
+  g_assert_null(netmodel_new(p, sys, &c, &err));
+  g_assert_nonnull(strstr(err->message, "rank 3"));
+  g_clear_error(&err);
+  netmodel_free(m);
+  comm_info_free(&c);
+  topo_free(sys);
+  netmodel_params_free(p);
+}
+
+static char *simulate_to_timeline(const struct netmodel *m, const struct comm_info *c, const struct comm_decision *d,
+                                  uint64_t *iter_ps) {
+  char *path = g_build_filename(g_get_tmp_dir(), "ccsim-test-timeline-XXXXXX", NULL);
+  int fd = g_mkstemp(path);
+  g_assert_cmpint(fd, >=, 0);
+  close(fd);
+  GError *err = NULL;
+  struct timeline *tl = timeline_open(path, &err);
+  g_assert_no_error(err);
+  struct sim_call sc;
+  struct plan_options po = {0};
+  g_assert_cmpint(sim_decision_run(m, c, d, &po, c->nranks, tl, 0, &sc, &err), ==, 0);
+  g_assert_no_error(err);
+  g_assert_cmpint(timeline_close(tl, &err), ==, 0);
+  char *text = NULL;
+  g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+  g_unlink(path);
+  g_free(path);
+  *iter_ps = sc.iter_ps;
+  g_assert_cmpuint(sc.device_ps, >, 0);
+  return text;
+}
+
+/* A 4-rank, 24-channel ring all_reduce of 64 MiB with Simple: the same input gives the same timeline
+ * byte for byte; the time is bounded below by the bandwidth the ring needs (2(n-1)/n x size over the
+ * 370.8 GB/s link) and above by twice that. */
+static void test_call_determinism(void) {
+  struct netmodel_params *p = load_params();
+  struct topo_system *sys = load_topo();
+  struct comm_info c;
+  make_comm(&c, 4, 24);
+  GError *err = NULL;
+  struct netmodel *m = netmodel_new(p, sys, &c, &err);
+  g_assert_no_error(err);
+  struct comm_decision d = {.op = OP_ALL_REDUCE, .bytes = 64 << 20, .nccl_bytes = 64 << 20, .count = 16 << 20,
+                            .type_size = 4, .algo = ALGO_RING, .proto = PROTO_SIMPLE, .nchannels = 24,
+                            .nthreads = 544};
+  uint64_t t1, t2;
+  char *a = simulate_to_timeline(m, &c, &d, &t1);
+  char *b = simulate_to_timeline(m, &c, &d, &t2);
+  g_assert_cmpuint(t1, ==, t2);
+  g_assert_cmpstr(a, ==, b);
+  g_assert_nonnull(strstr(a, "\"traceEvents\""));
+  double floor_us = 1.5 * (64 << 20) / 370.8e3 / p->link_eff;
+  g_assert_cmpfloat(t1 / 1e6, >, floor_us);
+  g_assert_cmpfloat(t1 / 1e6, <, 2 * floor_us);
+  g_free(a);
+  g_free(b);
+  netmodel_free(m);
+  comm_info_free(&c);
+  topo_free(sys);
+  netmodel_params_free(p);
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, NULL);
+  data_dir = g_getenv("CCSIM_TEST_DATA");
+  if (!data_dir) data_dir = CCSIM_TEST_DATA;
+  params_path = CCSIM_PARAMS_FILE;
+  g_test_add_func("/netmodel/params", test_params);
+  g_test_add_func("/netmodel/routes", test_routes);
+  g_test_add_func("/netmodel/call_determinism", test_call_determinism);
+  return g_test_run();
+}
