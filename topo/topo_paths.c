@@ -49,7 +49,7 @@ static bool set_paths(struct topo_system *sys, struct topo_node *base, GError **
         struct topo_link *link = &g_array_index(node->links, struct topo_link, l);
         struct topo_node *rem = link->remote;
         struct topo_path *rp = &ensure_paths(sys, rem, bt)[bi];
-        float bw = (float)(path->bw < link->bw ? path->bw : link->bw);
+        double bw = path->bw < link->bw ? path->bw : link->bw;
         /* Routing through a GPU is allowed only as one NVLink hop to another GPU. */
         if (node != base && node->type == TOPO_NODE_GPU &&
             (link->type != TOPO_LINK_NVL || rem->type != TOPO_NODE_GPU || path->nhops > 1))

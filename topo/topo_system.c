@@ -1,6 +1,7 @@
 /* topo_system.c — builds the system graph NCCL builds from a topology XML (ncclTopoGetSystemFromXml):
  * CPU, PCI switch, GPU, NIC, NET and NVSwitch nodes with NVL, PCI, C2C, SYS and NET links and NCCL's
  * bandwidths, plus the device view (gpus/nics/cpus as the file describes them), with validation. */
+#include <math.h>
 #include <string.h>
 #include "topo_internal.h"
 
@@ -141,7 +142,9 @@ void topo_connect(struct topo_node *a, struct topo_node *b, enum topo_link_type 
     g_array_append_val(ls, nl);
   }
   struct topo_link *links = (struct topo_link *)ls->data;
-  links[i].bw = (float)((float)links[i].bw + bw);
+  /* NCCL sums in float; keep its value, rounded to 0.1 MB/s so that 18 x 20.6 reads 370.8, not 370.79999. */
+  float sum = (float)links[i].bw + bw;
+  links[i].bw = round((double)sum * 1e4) / 1e4;
   struct topo_link save = links[i];
   while (i > 0 && links[i - 1].bw < save.bw) {
     links[i] = links[i - 1];
@@ -783,11 +786,11 @@ static void sort_links(struct topo_node *n, struct topo_node *up, int depth) {
   }
 }
 
-static float max_path_bw(const struct topo_node *gpu, enum topo_node_type t, int count) {
-  float m = 0;
+static double max_path_bw(const struct topo_node *gpu, enum topo_node_type t, int count) {
+  double m = 0;
   if (!gpu->paths[t]) return 0;
   for (int i = 0; i < count; i++)
-    if (gpu->paths[t][i].nhops != 0 && gpu->paths[t][i].bw > m) m = (float)gpu->paths[t][i].bw;
+    if (gpu->paths[t][i].nhops != 0 && gpu->paths[t][i].bw > m) m = gpu->paths[t][i].bw;
   return m;
 }
 
@@ -831,15 +834,15 @@ bool topo_system_finish(struct topo_system *sys, GError **err) {
   for (int g = 0; g < sys->ngpus; g++) {
     struct topo_node *gpu = g_ptr_array_index(sys->nodes[TOPO_NODE_GPU], g);
     enum topo_node_type t = inter ? TOPO_NODE_NET : TOPO_NODE_GPU;
-    float m = max_path_bw(gpu, t, sys->hosts[gpu->node].count[t]);
+    double m = max_path_bw(gpu, t, sys->hosts[gpu->node].count[t]);
     if (m > sys->max_bw) sys->max_bw = m;
-    float nvl = 0, pci = 0;
+    double nvl = 0, pci = 0;
     for (guint l = 0; l < gpu->links->len; l++) {
       const struct topo_link *k = link_at(gpu, l);
-      if (k->type == TOPO_LINK_NVL) nvl = (float)(nvl + k->bw);
-      if (k->type == TOPO_LINK_PCI) pci = (float)k->bw;
+      if (k->type == TOPO_LINK_NVL) nvl += k->bw;
+      if (k->type == TOPO_LINK_PCI) pci = k->bw;
     }
-    float total = nvl > pci ? nvl : pci;
+    double total = nvl > pci ? nvl : pci;
     if (total > sys->total_bw) sys->total_bw = total;
   }
   return true;
