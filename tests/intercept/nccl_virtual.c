@@ -41,6 +41,40 @@ typedef int (*cu_set_current_fn)(void *);
 typedef int (*cu_alloc_fn)(unsigned long long *, size_t);
 typedef int (*cu_free_fn)(unsigned long long);
 
+/* With --cudart the application's own CUDA runtime (libcudart.so.13) makes devices current and allocates,
+ * as real NCCL programs do: that runtime performs its own handshake with the virtual driver, and the
+ * two runtimes must agree on each thread's current device. */
+typedef int (*rt_set_device_fn)(int);
+typedef int (*rt_malloc_fn)(void **, size_t);
+typedef int (*rt_free_fn)(void *);
+typedef int (*rt_sync_fn)(void);
+static rt_set_device_fn rt_set_device;
+static rt_malloc_fn rt_malloc;
+static rt_free_fn rt_free;
+static rt_sync_fn rt_sync;
+static cu_retain_fn cu_retain;
+static cu_set_current_fn cu_set_current;
+static cu_alloc_fn cu_alloc;
+static cu_free_fn cu_free;
+
+static int use_device(int dev) {
+  if (rt_set_device) return rt_set_device(dev);
+  void *ctx = NULL;
+  return cu_retain(&ctx, dev) || cu_set_current(ctx);
+}
+
+static int dev_alloc(unsigned long long *p, size_t bytes) {
+  if (rt_malloc) {
+    void *q = NULL;
+    int r = rt_malloc(&q, bytes);
+    *p = (unsigned long long)(uintptr_t)q;
+    return r;
+  }
+  return cu_alloc(p, bytes);
+}
+
+static int dev_free(unsigned long long p) { return rt_free ? rt_free((void *)(uintptr_t)p) : cu_free(p); }
+
 static error_string_fn nccl_error;
 
 #define NCCL_OK(call)                                                                              \
@@ -117,7 +151,7 @@ static int share_unique_id(const struct job *job, unique_id_fn get_id, ncclUniqu
 }
 
 /* Parent of --processes: start the children, wait for all of them (bounded), kill stragglers. */
-static int run_parent(int processes, int multi_node, const char *nccl_path, int iterations) {
+static int run_parent(int processes, int multi_node, const char *nccl_path, const char *cudart, int iterations) {
   char *dir = g_dir_make_tmp("ccsim-nccl-XXXXXX", NULL);
   if (!dir) {
     fprintf(stderr, "nccl_virtual: cannot create a temporary directory\n");
@@ -140,8 +174,26 @@ static int run_parent(int processes, int multi_node, const char *nccl_path, int 
         setenv("NCCL_HOSTID", host, 1);
       }
       /* exec, so the preloaded platform starts fresh with this node's identity */
-      execl("/proc/self/exe", "nccl_virtual", "--nccl", nccl_path, "--processes", procs, "--child", child,
-            "--id-file", id_file, "--iterations", iters, multi_node ? "--multi-node" : NULL, (char *)NULL);
+      const char *args[16];
+      int a = 0;
+      args[a++] = "nccl_virtual";
+      args[a++] = "--nccl";
+      args[a++] = nccl_path;
+      args[a++] = "--processes";
+      args[a++] = procs;
+      args[a++] = "--child";
+      args[a++] = child;
+      args[a++] = "--id-file";
+      args[a++] = id_file;
+      args[a++] = "--iterations";
+      args[a++] = iters;
+      if (cudart) {
+        args[a++] = "--cudart";
+        args[a++] = cudart;
+      }
+      if (multi_node) args[a++] = "--multi-node";
+      args[a] = NULL;
+      execv("/proc/self/exe", (char *const *)args);
       _exit(127);
     }
   }
@@ -183,6 +235,7 @@ static int run_parent(int processes, int multi_node, const char *nccl_path, int 
 int main(int argc, char **argv) {
   const char *nccl_path = getenv("CCSIM_NCCL") ? getenv("CCSIM_NCCL") : "libnccl.so.2";
   const char *graph_expect = NULL;
+  const char *cudart_path = NULL;
   int iterations = 1;
   struct job job = {1, -1, 0, NULL, 0, 0, 0, 0};
   GOptionEntry entries[] = {
@@ -190,6 +243,8 @@ int main(int argc, char **argv) {
        "PATH"},
       {"graph-expect", 0, 0, G_OPTION_ARG_FILENAME, &graph_expect,
        "check that NCCL's graph dump (NCCL_GRAPH_DUMP_FILE) equals FILE byte for byte", "FILE"},
+      {"cudart", 0, 0, G_OPTION_ARG_FILENAME, &cudart_path,
+       "select devices and allocate through this CUDA runtime (libcudart.so.13) instead of the driver API", "PATH"},
       {"iterations", 0, 0, G_OPTION_ARG_INT, &iterations, "repeat the collective sequence N times (default 1)", "N"},
       {"processes", 0, 0, G_OPTION_ARG_INT, &job.processes,
        "run P processes: on one node sharing its GPUs, or with --multi-node one per virtual node", "P"},
@@ -217,7 +272,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   alarm(300); /* never hang a test run */
-  if (job.processes > 1 && job.child < 0) return run_parent(job.processes, job.multi_node, nccl_path, iterations);
+  if (job.processes > 1 && job.child < 0) return run_parent(job.processes, job.multi_node, nccl_path, cudart_path, iterations);
 
   char *dump = NULL;
   if (graph_expect) {
@@ -256,10 +311,21 @@ int main(int argc, char **argv) {
   }
   cu_init_fn cu_init = (cu_init_fn)need(cu, "cuInit", "driver");
   cu_count_fn cu_count = (cu_count_fn)need(cu, "cuDeviceGetCount", "driver");
-  cu_retain_fn cu_retain = (cu_retain_fn)need(cu, "cuDevicePrimaryCtxRetain", "driver");
-  cu_set_current_fn cu_set_current = (cu_set_current_fn)need(cu, "cuCtxSetCurrent", "driver");
-  cu_alloc_fn cu_alloc = (cu_alloc_fn)need(cu, "cuMemAlloc_v2", "driver");
-  cu_free_fn cu_free = (cu_free_fn)need(cu, "cuMemFree_v2", "driver");
+  cu_retain = (cu_retain_fn)need(cu, "cuDevicePrimaryCtxRetain", "driver");
+  cu_set_current = (cu_set_current_fn)need(cu, "cuCtxSetCurrent", "driver");
+  cu_alloc = (cu_alloc_fn)need(cu, "cuMemAlloc_v2", "driver");
+  cu_free = (cu_free_fn)need(cu, "cuMemFree_v2", "driver");
+  if (cudart_path) {
+    void *rt = dlopen(cudart_path, RTLD_NOW | RTLD_LOCAL);
+    if (!rt) {
+      fprintf(stderr, "nccl_virtual: SKIP: cannot load the CUDA runtime (%s)\n", dlerror());
+      return EXIT_SKIP;
+    }
+    rt_set_device = (rt_set_device_fn)need(rt, "cudaSetDevice", cudart_path);
+    rt_malloc = (rt_malloc_fn)need(rt, "cudaMalloc", cudart_path);
+    rt_free = (rt_free_fn)need(rt, "cudaFree", cudart_path);
+    rt_sync = (rt_sync_fn)need(rt, "cudaDeviceSynchronize", cudart_path);
+  }
 
   int version = 0;
   NCCL_OK(get_version(&version));
@@ -290,11 +356,9 @@ int main(int argc, char **argv) {
   int n = job.nlocal;
   unsigned long long *sendbuf = calloc((size_t)n, sizeof *sendbuf);
   unsigned long long *recvbuf = calloc((size_t)n, sizeof *recvbuf);
-  void **ctxs = calloc((size_t)n, sizeof *ctxs);
   ncclComm_t *comms = calloc((size_t)n, sizeof *comms);
   for (int k = 0; k < n; k++) {
-    if (cu_retain(&ctxs[k], job.first_dev + k) || cu_set_current(ctxs[k]) || cu_alloc(&sendbuf[k], max_bytes) ||
-        cu_alloc(&recvbuf[k], max_bytes)) {
+    if (use_device(job.first_dev + k) || dev_alloc(&sendbuf[k], max_bytes) || dev_alloc(&recvbuf[k], max_bytes)) {
       fprintf(stderr, "nccl_virtual: cannot allocate buffers on virtual GPU %d\n", job.first_dev + k);
       return 1;
     }
@@ -308,7 +372,7 @@ int main(int argc, char **argv) {
     if (share_unique_id(&job, get_unique_id, &id)) return 1;
     NCCL_OK(group_start());
     for (int k = 0; k < n; k++) {
-      cu_set_current(ctxs[k]); /* NCCL takes the rank's device from the current context */
+      use_device(job.first_dev + k); /* NCCL takes the rank's device from the current context */
       NCCL_OK(init_rank(&comms[k], job.nranks, id, job.first_rank + k));
     }
     NCCL_OK(group_end());
@@ -339,6 +403,11 @@ int main(int argc, char **argv) {
                    (r + job.nranks - 1) % job.nranks, comms[k], NULL));
     }
     NCCL_OK(group_end());
+    for (int k = 0; rt_sync && k < n; k++)
+      if (use_device(job.first_dev + k) || rt_sync()) {
+        fprintf(stderr, "nccl_virtual: cudaDeviceSynchronize failed on virtual GPU %d\n", job.first_dev + k);
+        return 1;
+      }
     if (it == 0) printf("send/recv ring %zu B: %.6f s\n", ring_bytes, (g_get_monotonic_time() - a) / 1e6);
   }
 
@@ -346,7 +415,7 @@ int main(int argc, char **argv) {
   for (int k = 0; k < n; k++) NCCL_OK(destroy(comms[k]));
   printf("destroy: %.3f s\n", (g_get_monotonic_time() - t2) / 1e6);
   for (int k = 0; k < n; k++)
-    if (cu_free(sendbuf[k]) || cu_free(recvbuf[k])) {
+    if (dev_free(sendbuf[k]) || dev_free(recvbuf[k])) {
       fprintf(stderr, "nccl_virtual: cuMemFree failed on virtual GPU %d\n", job.first_dev + k);
       return 1;
     }
@@ -367,7 +436,6 @@ int main(int argc, char **argv) {
   }
   free(sendbuf);
   free(recvbuf);
-  free(ctxs);
   free(comms);
   return status;
 }
