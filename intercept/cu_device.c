@@ -59,7 +59,7 @@ static void fill_attrs(const struct vgpu *g, int *a) {
   a[CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR] = 233472;
   a[CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_MULTIPROCESSOR] = 65536;
   a[CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY] = 1;
-  a[CU_DEVICE_ATTRIBUTE_MULTI_GPU_BOARD_GROUP_ID] = g->ordinal;
+  a[CU_DEVICE_ATTRIBUTE_MULTI_GPU_BOARD_GROUP_ID] = g->ordinal; /* the node-wide index */
   a[CU_DEVICE_ATTRIBUTE_SINGLE_TO_DOUBLE_PRECISION_PERF_RATIO] = 2;
   a[CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS] = 1;
   a[CU_DEVICE_ATTRIBUTE_COMPUTE_PREEMPTION_SUPPORTED] = 1;
@@ -100,9 +100,9 @@ static void fill_attrs(const struct vgpu *g, int *a) {
 
 static void do_init(void) {
   const struct vplat *p = vplat_require();
-  ndev = p->ok ? p->ngpus : 0;
+  ndev = p->ok ? p->ncuda : 0;
   for (int d = 0; d < ndev; d++) {
-    fill_attrs(&p->gpus[d], attrs[d]);
+    fill_attrs(vplat_cuda_gpu(p, d), attrs[d]);
     struct vctx *c = &primaries[d];
     c->magic = VCTX_MAGIC;
     c->dev = d;
@@ -169,7 +169,7 @@ CUresult cuDeviceGetName(char *name, int len, CUdevice dev) {
   CUresult r = cu_check_dev(dev);
   if (r) return r;
   if (!name || len <= 0) return CUDA_ERROR_INVALID_VALUE;
-  snprintf(name, (size_t)len, "%s", vplat_get()->gpus[dev].name);
+  snprintf(name, (size_t)len, "%s", vplat_cuda_gpu(vplat_get(), dev)->name);
   return CUDA_SUCCESS;
 }
 
@@ -177,7 +177,7 @@ CUresult cuDeviceGetUuid(CUuuid *uuid, CUdevice dev) {
   CUresult r = cu_check_dev(dev);
   if (r) return r;
   if (!uuid) return CUDA_ERROR_INVALID_VALUE;
-  memcpy(uuid->bytes, vplat_get()->gpus[dev].uuid, 16);
+  memcpy(uuid->bytes, vplat_cuda_gpu(vplat_get(), dev)->uuid, 16);
   return CUDA_SUCCESS;
 }
 
@@ -194,7 +194,7 @@ CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev) {
   CUresult r = cu_check_dev(dev);
   if (r) return r;
   if (!bytes) return CUDA_ERROR_INVALID_VALUE;
-  *bytes = vplat_get()->gpus[dev].total_mem;
+  *bytes = vplat_cuda_gpu(vplat_get(), dev)->total_mem;
   return CUDA_SUCCESS;
 }
 
@@ -210,7 +210,7 @@ CUresult cuDeviceGetPCIBusId(char *pciBusId, int len, CUdevice dev) {
   CUresult r = cu_check_dev(dev);
   if (r) return r;
   if (!pciBusId || len <= 0) return CUDA_ERROR_INVALID_VALUE;
-  snprintf(pciBusId, (size_t)len, "%s", vplat_get()->gpus[dev].busid);
+  snprintf(pciBusId, (size_t)len, "%s", vplat_cuda_gpu(vplat_get(), dev)->busid);
   return CUDA_SUCCESS;
 }
 
@@ -219,7 +219,7 @@ CUresult cuDeviceGetByPCIBusId(CUdevice *dev, const char *pciBusId) {
   unsigned d, b, dv, f = 0;
   if (sscanf(pciBusId, "%x:%x:%x.%x", &d, &b, &dv, &f) < 3) return CUDA_ERROR_INVALID_VALUE;
   for (int i = 0; i < ndev; i++) {
-    const struct vgpu *g = &vplat_get()->gpus[i];
+    const struct vgpu *g = vplat_cuda_gpu(vplat_get(), i);
     if (g->domain == d && g->bus == b && g->device == dv) {
       *dev = i;
       return CUDA_SUCCESS;

@@ -370,7 +370,7 @@ static CUresult kernel_attr(int *pi, CUfunction_attribute attrib, struct vkernel
   case CU_FUNC_ATTRIBUTE_NUM_REGS: *pi = 64; break;
   case CU_FUNC_ATTRIBUTE_PTX_VERSION:
   case CU_FUNC_ATTRIBUTE_BINARY_VERSION:
-    *pi = vplat_get()->ngpus ? vplat_get()->gpus[0].cc_major * 10 + vplat_get()->gpus[0].cc_minor : 90;
+    *pi = vplat_get()->ncuda ? vplat_cuda_gpu(vplat_get(), 0)->cc_major * 10 + vplat_cuda_gpu(vplat_get(), 0)->cc_minor : 90;
     break;
   case CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES:
     *pi = (dev >= 0 && dev < VPLAT_MAX_GPUS) ? __atomic_load_n(&k->max_dyn_smem[dev], __ATOMIC_RELAXED) : 0;

@@ -119,7 +119,7 @@ static CUresult integrity_check(unsigned version, uint64_t unix_seconds, uint8_t
                    "expect 'integrity checks failed' or other CUDA errors",
                    major, minor);
   const struct vplat *p = vplat_get();
-  int n = cu_ready() ? p->ngpus : 0;
+  int n = cu_ready() ? p->ncuda : 0;
   struct integrity_device devs[VPLAT_MAX_GPUS];
   for (int d = 0; d < n; d++) {
     int dom = 0, bus = 0, dv = 0;

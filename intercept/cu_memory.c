@@ -168,7 +168,7 @@ CUresult cuMemHostUnregister(void *p) {
 
 CUresult cuMemGetInfo_v2(size_t *free_bytes, size_t *total) {
   const struct vplat *p = vplat_get();
-  size_t t = p->ngpus ? p->gpus[cu_current_dev()].total_mem : 0;
+  size_t t = p->ncuda ? vplat_cuda_gpu(p, cu_current_dev())->total_mem : 0;
   if (free_bytes) *free_bytes = t - t / 16;
   if (total) *total = t;
   return CUDA_SUCCESS;

@@ -144,6 +144,48 @@ static char *write_filtered(const char *path, int keep) {
   return tmp;
 }
 
+/* CUDA_VISIBLE_DEVICES as the real driver reads it: indices (or GPU-<uuid> prefixes, as NVML prints them)
+ * up to the first invalid entry; NVML keeps seeing every GPU of the node. */
+static int set_cuda_devices(void) {
+  const char *v = getenv("CUDA_VISIBLE_DEVICES");
+  if (!v) {
+    plat.ncuda = plat.ngpus;
+    for (int i = 0; i < plat.ngpus; i++) plat.cuda_gpu[i] = i;
+    return 0;
+  }
+  plat.ncuda = 0;
+  gchar **items = g_strsplit(v, ",", -1);
+  for (gchar **it = items; *it && plat.ncuda < VPLAT_MAX_GPUS; it++) {
+    char *item = g_strstrip(*it);
+    int found = -1;
+    if (g_ascii_isdigit(item[0])) {
+      char *end;
+      long x = strtol(item, &end, 10);
+      if (!*end && x < plat.ngpus) found = (int)x;
+    } else if (g_str_has_prefix(item, "GPU-") && strlen(item) > 4) {
+      for (int i = 0; i < plat.ngpus && found < 0; i++) {
+        char uuid[64];
+        const uint8_t *u = plat.gpus[i].uuid;
+        snprintf(uuid, sizeof uuid, "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
+                 u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+        if (g_str_has_prefix(uuid, item)) found = i;
+      }
+    }
+    if (found < 0) break;
+    for (int j = 0; j < plat.ncuda; j++)
+      if (plat.cuda_gpu[j] == found) found = -1;
+    if (found < 0) break;
+    plat.cuda_gpu[plat.ncuda++] = found;
+  }
+  g_strfreev(items);
+  if (plat.ncuda == 0) {
+    snprintf(plat.error, sizeof plat.error, "CUDA_VISIBLE_DEVICES=%s selects none of the %d virtual GPUs", v,
+             plat.ngpus);
+    return -1;
+  }
+  return 0;
+}
+
 static void remove_filtered(void) {
   if (plat.filtered_path && getpid() == filtered_owner) unlink(plat.filtered_path);
 }
@@ -237,6 +279,10 @@ static void setup(void) {
     describe(g);
   }
   plat.ngpus = n;
+  if (set_cuda_devices()) {
+    plat.ngpus = 0;
+    return;
+  }
 
   /* NCCL reads NCCL_TOPO_FILE when it builds its topology, long after this constructor ran. */
   if (!user_topo || !*user_topo) {

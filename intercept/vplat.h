@@ -31,8 +31,10 @@ struct vplat {
   int ok;                       /* 0: no usable topology; `error` says why */
   char error[512];
   int nodes, node;
-  int ngpus;
+  int ngpus;                    /* the node's GPUs (after CCSIM_GPUS): what NVML and NCCL's topology see */
   struct vgpu gpus[VPLAT_MAX_GPUS];
+  int ncuda;                    /* CUDA devices of this process: CUDA_VISIBLE_DEVICES picks and orders them */
+  int cuda_gpu[VPLAT_MAX_GPUS]; /* CUDA ordinal -> index into gpus[] */
   struct topo_system *sys;      /* the loaded node topology */
   const char *topo_path;        /* CCSIM_TOPO (or NCCL_TOPO_FILE) */
   char *filtered_path;          /* temp XML with only the presented GPUs, when CCSIM_GPUS restricts */
@@ -41,6 +43,8 @@ struct vplat {
 /* Set up once (idempotent, thread-safe); called from the library constructor. */
 void vplat_init(void);
 const struct vplat *vplat_get(void);
+/* The node GPU behind CUDA device ordinal d (0 <= d < ncuda). */
+static inline const struct vgpu *vplat_cuda_gpu(const struct vplat *p, int d) { return &p->gpus[p->cuda_gpu[d]]; }
 /* Same, but says once on stderr why there are no GPUs (for the entry points NCCL calls first). */
 const struct vplat *vplat_require(void);
 

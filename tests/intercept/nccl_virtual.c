@@ -115,6 +115,7 @@ static int files_equal(const char *a, const char *b) {
 struct job {
   int processes, child; /* child < 0: the only process */
   int multi_node;
+  int visible;          /* one process per GPU slice chosen with CUDA_VISIBLE_DEVICES */
   const char *id_file;
   int nranks;
   int nlocal;
@@ -151,7 +152,18 @@ static int share_unique_id(const struct job *job, unique_id_fn get_id, ncclUniqu
 }
 
 /* Parent of --processes: start the children, wait for all of them (bounded), kill stragglers. */
-static int run_parent(int processes, int multi_node, const char *nccl_path, const char *cudart, int iterations) {
+static int run_parent(int processes, int multi_node, int visible, const char *nccl_path, const char *cudart,
+                      int iterations) {
+  int gpus = 0;
+  if (visible) {
+    void *cu = dlopen("libcuda.so.1", RTLD_NOW);
+    cu_init_fn init = cu ? (cu_init_fn)dlsym(cu, "cuInit") : NULL;
+    cu_count_fn count = cu ? (cu_count_fn)dlsym(cu, "cuDeviceGetCount") : NULL;
+    if (!init || !count || init(0) || count(&gpus) || gpus % processes) {
+      fprintf(stderr, "nccl_virtual: cannot split the virtual GPUs over %d processes\n", processes);
+      return 1;
+    }
+  }
   char *dir = g_dir_make_tmp("ccsim-nccl-XXXXXX", NULL);
   if (!dir) {
     fprintf(stderr, "nccl_virtual: cannot create a temporary directory\n");
@@ -166,6 +178,13 @@ static int run_parent(int processes, int multi_node, const char *nccl_path, cons
     snprintf(iters, sizeof iters, "%d", iterations);
     pids[i] = fork();
     if (pids[i] == 0) {
+      if (visible) {
+        GString *list = g_string_new(NULL);
+        for (int d = i * (gpus / processes); d < (i + 1) * (gpus / processes); d++)
+          g_string_append_printf(list, "%s%d", list->len ? "," : "", d);
+        setenv("CUDA_VISIBLE_DEVICES", list->str, 1);
+        g_string_free(list, TRUE);
+      }
       if (multi_node) {
         char host[64];
         snprintf(host, sizeof host, "ccsim-virtual-node-%d", i);
@@ -192,6 +211,7 @@ static int run_parent(int processes, int multi_node, const char *nccl_path, cons
         args[a++] = cudart;
       }
       if (multi_node) args[a++] = "--multi-node";
+      if (visible) args[a++] = "--visible-devices";
       args[a] = NULL;
       execv("/proc/self/exe", (char *const *)args);
       _exit(127);
@@ -237,7 +257,7 @@ int main(int argc, char **argv) {
   const char *graph_expect = NULL;
   const char *cudart_path = NULL;
   int iterations = 1;
-  struct job job = {1, -1, 0, NULL, 0, 0, 0, 0};
+  struct job job = {1, -1, 0, 0, NULL, 0, 0, 0, 0};
   GOptionEntry entries[] = {
       {"nccl", 0, 0, G_OPTION_ARG_FILENAME, &nccl_path, "NCCL library to run (default: CCSIM_NCCL or libnccl.so.2)",
        "PATH"},
@@ -250,6 +270,8 @@ int main(int argc, char **argv) {
        "run P processes: on one node sharing its GPUs, or with --multi-node one per virtual node", "P"},
       {"multi-node", 0, 0, G_OPTION_ARG_NONE, &job.multi_node, "one process per virtual node (init and destroy)",
        NULL},
+      {"visible-devices", 0, 0, G_OPTION_ARG_NONE, &job.visible,
+       "give each process its slice of the node's GPUs through CUDA_VISIBLE_DEVICES", NULL},
       {"child", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &job.child, "internal: this child's index", "I"},
       {"id-file", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &job.id_file, "internal: unique id file", "F"},
       {NULL, 0, 0, 0, NULL, NULL, NULL}};
@@ -272,7 +294,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   alarm(300); /* never hang a test run */
-  if (job.processes > 1 && job.child < 0) return run_parent(job.processes, job.multi_node, nccl_path, cudart_path, iterations);
+  if (job.processes > 1 && job.child < 0) return run_parent(job.processes, job.multi_node, job.visible, nccl_path, cudart_path, iterations);
 
   char *dump = NULL;
   if (graph_expect) {
@@ -336,7 +358,7 @@ int main(int argc, char **argv) {
   }
   if (job.child < 0) {
     job.nranks = job.nlocal = ndev;
-  } else if (job.multi_node) {
+  } else if (job.multi_node || job.visible) {
     job.nranks = ndev * job.processes;
     job.nlocal = ndev;
     job.first_rank = ndev * job.child;
