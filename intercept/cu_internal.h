@@ -9,6 +9,7 @@
 
 #define __CUDA_API_VERSION_INTERNAL 1
 #include <cuda.h>
+#include <glib.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -77,6 +78,8 @@ struct mem_range {
 void mem_insert(const struct mem_range *r);
 bool mem_find(uintptr_t addr, struct mem_range *out);     /* range containing addr */
 bool mem_remove(uintptr_t base, struct mem_range *out);   /* by exact base */
+/* Removes every range starting in [lo, hi); returns them in a GArray of struct mem_range (caller frees). */
+GArray *mem_remove_within(uintptr_t lo, uintptr_t hi);
 uint64_t mem_next_id(void);
 void vmm_handle_unref(struct vmm_handle *h);
 

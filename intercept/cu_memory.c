@@ -71,6 +71,19 @@ bool mem_remove(uintptr_t base, struct mem_range *out) {
   return found;
 }
 
+GArray *mem_remove_within(uintptr_t lo, uintptr_t hi) {
+  GArray *out = g_array_new(FALSE, FALSE, sizeof(struct mem_range));
+  pthread_rwlock_wrlock(&reg_lock);
+  while (reg) {
+    GTreeNode *n = g_tree_lower_bound(reg, (gconstpointer)lo); /* first base >= lo */
+    if (!n || (uintptr_t)g_tree_node_key(n) >= hi) break;
+    g_array_append_val(out, *(struct mem_range *)g_tree_node_value(n));
+    g_tree_remove(reg, g_tree_node_key(n));
+  }
+  pthread_rwlock_unlock(&reg_lock);
+  return out;
+}
+
 /* ---- allocation ---- */
 
 static void *map_anon(size_t size) {

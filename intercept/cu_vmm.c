@@ -130,6 +130,13 @@ CUresult cuMemAddressFree(CUdeviceptr ptr, size_t size) {
   gboolean known = reservations && g_hash_table_remove(reservations, (gpointer)(uintptr_t)ptr);
   pthread_mutex_unlock(&vmm_lock);
   if (!known) return CUDA_ERROR_INVALID_VALUE;
+  /* Mappings still in the range go with it (the real driver requires them unmapped first; be forgiving). */
+  GArray *left = mem_remove_within((uintptr_t)ptr, (uintptr_t)ptr + size);
+  for (guint i = 0; i < left->len; i++) {
+    struct mem_range *r = &g_array_index(left, struct mem_range, i);
+    if (r->kind == MEM_VMM) vmm_handle_unref(r->handle);
+  }
+  g_array_free(left, TRUE);
   munmap((void *)(uintptr_t)ptr, size);
   return CUDA_SUCCESS;
 }

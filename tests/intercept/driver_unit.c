@@ -289,6 +289,15 @@ static void test_vmm_double_mapping(void) {
   }
   g_assert_cmpint(cuMemGetAddressRange(&base, &size, a), ==, CUDA_ERROR_NOT_FOUND);
   g_assert_cmpint(cuMemUnmap(a, gran), ==, CUDA_ERROR_INVALID_VALUE);
+
+  /* Freeing an address range that still has a mapping drops the mapping and its reference too. */
+  g_assert_cmpint(cuMemCreate(&h, 2 * gran, &prop, 0), ==, CUDA_SUCCESS);
+  g_assert_cmpint(cuMemAddressReserve(&a, 2 * gran, 0, 0, 0), ==, CUDA_SUCCESS);
+  g_assert_cmpint(cuMemMap(a, 2 * gran, 0, h, 0), ==, CUDA_SUCCESS);
+  g_assert_cmpint(cuMemRelease(h), ==, CUDA_SUCCESS);
+  g_assert_cmpint(cuMemAddressFree(a, 2 * gran), ==, CUDA_SUCCESS);
+  g_assert_cmpint(cuMemGetAddressRange(&base, &size, a + 8), ==, CUDA_ERROR_NOT_FOUND);
+  g_assert_cmpint(cuMemAddressFree(a, 2 * gran), ==, CUDA_ERROR_INVALID_VALUE);
 }
 
 static void test_classic_memory(void) {
