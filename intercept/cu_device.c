@@ -3,6 +3,7 @@
 #include "cu_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hack_log.h"

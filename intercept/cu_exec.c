@@ -249,8 +249,11 @@ CUresult cuEventRecord(CUevent hEvent, CUstream hStream) {
   struct vevent *v = event_of(hEvent);
   if (!v) return CUDA_ERROR_INVALID_HANDLE;
   struct vstream *s = stream_of(hStream);
-  v->recorded = true;
-  v->at_us = s ? s->done_at_us : 0;
+  double t = 0;
+  if (s) __atomic_load(&s->done_at_us, &t, __ATOMIC_RELAXED);
+  /* Recorded on one thread, waited on or timed from others. */
+  __atomic_store(&v->at_us, &t, __ATOMIC_RELAXED);
+  __atomic_store_n(&v->recorded, true, __ATOMIC_RELEASE);
   return CUDA_SUCCESS;
 }
 CUresult cuEventRecordWithFlags(CUevent hEvent, CUstream hStream, unsigned int flags) {
@@ -262,8 +265,12 @@ CUresult cuEventSynchronize(CUevent hEvent) { return cuEventQuery(hEvent); }
 CUresult cuEventElapsedTime_v2(float *pMilliseconds, CUevent hStart, CUevent hEnd) {
   struct vevent *a = event_of(hStart), *b = event_of(hEnd);
   if (!pMilliseconds || !a || !b) return CUDA_ERROR_INVALID_HANDLE;
-  if (!a->recorded || !b->recorded) return CUDA_ERROR_NOT_READY;
-  *pMilliseconds = (float)((b->at_us - a->at_us) / 1000.0);
+  if (!__atomic_load_n(&a->recorded, __ATOMIC_ACQUIRE) || !__atomic_load_n(&b->recorded, __ATOMIC_ACQUIRE))
+    return CUDA_ERROR_NOT_READY;
+  double ta, tb;
+  __atomic_load(&a->at_us, &ta, __ATOMIC_RELAXED);
+  __atomic_load(&b->at_us, &tb, __ATOMIC_RELAXED);
+  *pMilliseconds = (float)((tb - ta) / 1000.0);
   return CUDA_SUCCESS;
 }
 CUresult cuEventElapsedTime(float *pMilliseconds, CUevent hStart, CUevent hEnd) {
@@ -519,11 +526,17 @@ CUresult cuGraphDestroy(CUgraph hGraph) {
   free(hGraph);
   return CUDA_SUCCESS;
 }
+struct vuserobj {
+  void *ptr;
+  CUhostFn destroy;
+  atomic_uint refs;
+};
+
 CUresult cuUserObjectCreate(CUuserObject *object_out, void *ptr, CUhostFn destroy, unsigned int initialRefcount,
                             unsigned int flags) {
   CU_UNUSED(flags);
   if (!object_out) return CUDA_ERROR_INVALID_VALUE;
-  struct { void *ptr; CUhostFn destroy; atomic_uint refs; } *o = calloc(1, sizeof *o);
+  struct vuserobj *o = calloc(1, sizeof *o);
   if (!o) return CUDA_ERROR_OUT_OF_MEMORY;
   o->ptr = ptr;
   o->destroy = destroy;
@@ -532,13 +545,13 @@ CUresult cuUserObjectCreate(CUuserObject *object_out, void *ptr, CUhostFn destro
   return CUDA_SUCCESS;
 }
 CUresult cuUserObjectRetain(CUuserObject object, unsigned int count) {
-  struct { void *ptr; CUhostFn destroy; atomic_uint refs; } *o = (void *)object;
+  struct vuserobj *o = (struct vuserobj *)object;
   if (!o) return CUDA_ERROR_INVALID_VALUE;
   atomic_fetch_add(&o->refs, count);
   return CUDA_SUCCESS;
 }
 CUresult cuUserObjectRelease(CUuserObject object, unsigned int count) {
-  struct { void *ptr; CUhostFn destroy; atomic_uint refs; } *o = (void *)object;
+  struct vuserobj *o = (struct vuserobj *)object;
   if (!o) return CUDA_ERROR_INVALID_VALUE;
   if (atomic_fetch_sub(&o->refs, count) == count) {
     if (o->destroy) o->destroy(o->ptr);
