@@ -190,8 +190,7 @@ static struct topo_node *new_node(struct builder *b, enum topo_node_type type, i
   return topo_node_new(b->sys, type, id, b->host);
 }
 
-static bool read_pci_attrs(struct builder *b, xmlNodePtr e, int64_t busid, struct topo_pci_attrs *p) {
-  (void)busid;
+static bool read_pci_attrs(struct builder *b, xmlNodePtr e, struct topo_pci_attrs *p) {
   char *s = topo_xml_str(e, "busid");
   g_strlcpy(p->busid, s ? s : "", sizeof p->busid);
   g_free(s);
@@ -256,7 +255,7 @@ static bool add_net(struct builder *b, xmlNodePtr e, struct topo_node *nic, int 
   g_free(name);
   if (pci_elem) {
     d.has_pci = true;
-    if (!read_pci_attrs(b, pci_elem, 0, &d.pci)) return false;
+    if (!read_pci_attrs(b, pci_elem, &d.pci)) return false;
   }
   int mbps = d.speed_mbps <= 0 ? 10000 : d.speed_mbps; /* some NICs report -1 */
   float bw = (float)(mbps / 8000.0);
@@ -291,9 +290,8 @@ static bool check_children(struct builder *b, xmlNodePtr e, const char *const *a
   return true;
 }
 
-static bool add_gpu(struct builder *b, xmlNodePtr pci, xmlNodePtr g, int64_t busid, struct topo_node *parent,
-                    int cpu_index, struct topo_node **out) {
-  (void)parent;
+static bool add_gpu(struct builder *b, xmlNodePtr pci, xmlNodePtr g, int64_t busid, int cpu_index,
+                    struct topo_node **out) {
   *out = NULL;
   if (!topo_xml_has(g, "rank")) {
     topo_xml_warn(&b->x, g, "has no 'rank' attribute: ignored, as NCCL does");
@@ -302,7 +300,7 @@ static bool add_gpu(struct builder *b, xmlNodePtr pci, xmlNodePtr g, int64_t bus
   struct topo_gpu d = {0};
   d.index = b->sys->hosts[b->host].count[TOPO_NODE_GPU];
   d.cpu = cpu_index;
-  if (!read_pci_attrs(b, pci, busid, &d.pci)) return false;
+  if (!read_pci_attrs(b, pci, &d.pci)) return false;
   if (!topo_xml_int(&b->x, g, "sm", true, &d.sm, b->err) || !topo_xml_int(&b->x, g, "rank", true, &d.rank, b->err) ||
       !topo_xml_int(&b->x, g, "dev", true, &d.dev, b->err) || !topo_xml_int(&b->x, g, "gdr", true, &d.gdr, b->err))
     return false;
@@ -366,8 +364,7 @@ static bool add_gpu(struct builder *b, xmlNodePtr pci, xmlNodePtr g, int64_t bus
   return true;
 }
 
-static bool add_pci(struct builder *b, xmlNodePtr e, struct topo_node *parent, int numaid, int cpu_index, int depth) {
-  (void)numaid;
+static bool add_pci(struct builder *b, xmlNodePtr e, struct topo_node *parent, int cpu_index, int depth) {
   if (depth > 64) {
     topo_xml_error(b->err, TOPO_ERROR_INVALID, &b->x, e, "PCI tree nested deeper than 64 levels");
     return false;
@@ -403,7 +400,7 @@ static bool add_pci(struct builder *b, xmlNodePtr e, struct topo_node *parent, i
   if (g) {
     const char *const allowed[] = {"gpu", NULL};
     check_children(b, e, allowed);
-    if (!add_gpu(b, e, g, busid, parent, cpu_index, &node)) return false;
+    if (!add_gpu(b, e, g, busid, cpu_index, &node)) return false;
   } else if (nic) {
     const char *const allowed[] = {"nic", NULL};
     check_children(b, e, allowed);
@@ -425,7 +422,7 @@ static bool add_pci(struct builder *b, xmlNodePtr e, struct topo_node *parent, i
     for (xmlNodePtr c = e->children; c; c = c->next) {
       if (c->type != XML_ELEMENT_NODE || is_elem(c, "pcilink")) continue;
       if (is_elem(c, "pci")) {
-        if (!add_pci(b, c, node, numaid, cpu_index, depth + 1)) return false;
+        if (!add_pci(b, c, node, cpu_index, depth + 1)) return false;
       } else {
         topo_xml_warn(&b->x, c, "unexpected inside a PCI bridge: ignored");
       }
@@ -509,7 +506,7 @@ static bool add_cpu(struct builder *b, xmlNodePtr e, uint64_t host_hash) {
   for (xmlNodePtr c = e->children; c; c = c->next) {
     if (c->type != XML_ELEMENT_NODE) continue;
     if (is_elem(c, "pci")) {
-      if (!add_pci(b, c, cpu, d.numaid, d.index, 0)) return false;
+      if (!add_pci(b, c, cpu, d.index, 0)) return false;
     } else if (is_elem(c, "nic")) {
       int64_t nid = make_id(b->host, 0); /* NCCL: a NIC without PCI has local id 0 */
       struct topo_node *nic = find_node(b->sys, TOPO_NODE_NIC, b->host, nid);
