@@ -60,7 +60,11 @@ CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int cudaVersion, cu
   note_version(cudaVersion, symbol);
   void *fn = resolve(symbol, cudaVersion);
   if (!fn) {
-    hack_dbg_once("cuGetProcAddress: not found:", symbol);
+    if (hack_debug_level >= 1) {
+      char what[64];
+      g_snprintf(what, sizeof what, "cuGetProcAddress(version %d): not found:", cudaVersion);
+      hack_dbg_once(what, symbol);
+    }
     if (symbolStatus) *symbolStatus = CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
     return CUDA_ERROR_NOT_FOUND;
   }

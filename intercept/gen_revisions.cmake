@@ -1,8 +1,14 @@
-# gen_revisions.cmake — turns cudaTypedefs.h into the table of driver ABI revisions the fake driver's
-# cuGetProcAddress resolves against. For every name, the PFN_<name>_v<version> typedefs list its
-# revisions; revision k (in version order) is implemented by <name> (k = 1) or <name>_v<k>.
-# Usage: cmake -DTYPEDEFS=.../cudaTypedefs.h -DOUT=.../cu_revisions.c -P gen_revisions.cmake
-file(STRINGS "${TYPEDEFS}" lines REGEX "PFN_cu[A-Za-z0-9]+_v[0-9]+\\)")
+# gen_revisions.cmake — turns the CUDA toolkit's cuda*Typedefs.h headers into the table of driver ABI
+# revisions the fake driver's cuGetProcAddress resolves against. For every name, the
+# PFN_<name>_v<version> typedefs list its revisions; revision k (in version order) is implemented by
+# <name> (k = 1) or <name>_v<k>.
+# Usage: cmake -DINCLUDE_DIR=<dir with cudaTypedefs.h> -DOUT=.../cu_revisions.c -P gen_revisions.cmake
+file(GLOB headers "${INCLUDE_DIR}/cuda*Typedefs.h")
+set(lines "")
+foreach(h IN LISTS headers)
+  file(STRINGS "${h}" more REGEX "PFN_cu[A-Za-z0-9]+_v[0-9]+\\)")
+  list(APPEND lines ${more})
+endforeach()
 set(entries "")
 foreach(line IN LISTS lines)
   if(line MATCHES "\\*PFN_(cu[A-Za-z0-9]+)_v([0-9]+)\\)")
@@ -39,6 +45,6 @@ foreach(e IN LISTS entries)
   string(APPEND decls "extern void ${impl}(void) __attribute__((weak));\n")
   string(APPEND rows "  {\"${name}\", ${ver}, \"${impl}\", ${impl}},\n")
 endforeach()
-file(WRITE "${OUT}.tmp" "/* cu_revisions.c — generated from cudaTypedefs.h by gen_revisions.cmake; do not edit.\n * Every driver ABI revision: (name, version, implementing symbol, address or NULL when the fake\n * driver does not implement it). Sorted by name, then version. */\n#include <stddef.h>\n#include \"cu_revisions.h\"\n\n${decls}\nconst struct cu_revision cu_revisions[] = {\n${rows}};\nconst size_t cu_revision_count = sizeof cu_revisions / sizeof cu_revisions[0];\n")
+file(WRITE "${OUT}.tmp" "/* cu_revisions.c — generated from cuda*Typedefs.h by gen_revisions.cmake; do not edit.\n * Every driver ABI revision: (name, version, implementing symbol, address or NULL when the fake\n * driver does not implement it). Sorted by name, then version. */\n#include <stddef.h>\n#include \"cu_revisions.h\"\n\n${decls}\nconst struct cu_revision cu_revisions[] = {\n${rows}};\nconst size_t cu_revision_count = sizeof cu_revisions / sizeof cu_revisions[0];\n")
 execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")
 file(REMOVE "${OUT}.tmp")
