@@ -403,12 +403,39 @@ static void test_nvml(void) {
   g_assert_cmpuint(idx, ==, 2);
 }
 
+/* The version guard: each mismatch names what was found and what is supported, on stderr. */
+static void test_version_guard(void) {
+  if (g_test_subprocess()) {
+    cuInit(0);
+    const void *ti = NULL, *tc = NULL;
+    cuGetExportTable(&ti, &uuid_integrity);
+    cuGetExportTable(&tc, &uuid_cudart);
+    uint8_t out[16];
+    g_assert_cmpint(((integrity_fn const *)ti)[1](12092, 0x6a000000, out), ==, CUDA_SUCCESS);
+    CUresult (*slot1)(void) = ((CUresult(*const *)(void))tc)[1];
+    g_assert_cmpint(slot1(), !=, CUDA_SUCCESS);
+    void *fn = NULL;
+    g_assert_cmpint(cuGetProcAddress("cuInit", &fn, 13010, 0, NULL), ==, CUDA_SUCCESS);
+    CUuuid unknown;
+    memset(&unknown, 0x11, sizeof unknown);
+    g_assert_cmpint(cuGetExportTable(&ti, &unknown), ==, CUDA_ERROR_NOT_FOUND);
+    return;
+  }
+  g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed();
+  g_test_trap_assert_stderr("*CUDA runtime 12.9 inside NCCL is not supported (expected 13.0*");
+  g_test_trap_assert_stderr("*private table 6BD5FB6C (runtime interface) slot 1*");
+  g_test_trap_assert_stderr("*newer CUDA runtime detected (requests version 13010 for cuInit)*");
+  g_test_trap_assert_stderr("*unknown private runtime interface 11111111-1111-1111-1111-111111111111*");
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/intercept/integrity/selftest", test_selftest);
   g_test_add_func("/intercept/procaddr/revisions", test_procaddr);
   g_test_add_func("/intercept/export/tables", test_export_tables);
   g_test_add_func("/intercept/export/integrity", test_integrity_answers);
+  g_test_add_func("/intercept/export/version-guard", test_version_guard);
   g_test_add_func("/intercept/device/contexts", test_devices_and_contexts);
   g_test_add_func("/intercept/export/context-local-storage", test_context_local_storage);
   g_test_add_func("/intercept/memory/vmm", test_vmm_double_mapping);
