@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hack_log.h"
+#include "simtime.h"
 
 #define ATTR_COUNT 160
 
@@ -391,10 +392,13 @@ CUresult cuCtxGetId(CUcontext ctx, unsigned long long *ctxId) {
   return CUDA_SUCCESS;
 }
 
-CUresult cuCtxSynchronize(void) { return CUDA_SUCCESS; }
+/* Under `ccsim run` (simtime.h) waits for the device's simulated work; otherwise it is already done. */
+CUresult cuCtxSynchronize(void) {
+  return simtime_active() ? (CUresult)simtime_device_sync(cu_current_dev()) : CUDA_SUCCESS;
+}
 CUresult cuCtxSynchronize_v2(CUcontext ctx) {
-  CU_UNUSED(ctx);
-  return CUDA_SUCCESS;
+  struct vctx *c = cu_ctx_or_current(ctx);
+  return simtime_active() ? (CUresult)simtime_device_sync(c ? c->dev : cu_current_dev()) : CUDA_SUCCESS;
 }
 
 CUresult cuCtxGetApiVersion(CUcontext ctx, unsigned int *version) {

@@ -10,6 +10,7 @@
 
 #include "hack_log.h"
 #include "platform_hooks.h"
+#include "simtime.h"
 
 /* ---- streams ---- */
 #define VSTREAM_MAGIC 0x4d525453u
@@ -53,23 +54,24 @@ CUresult cuStreamCreate(CUstream *phStream, unsigned int Flags) { return cuStrea
 CUresult cuStreamDestroy_v2(CUstream hStream) {
   struct vstream *v = stream_of(hStream);
   if (!v) return CUDA_ERROR_INVALID_HANDLE;
+  if (simtime_active()) simtime_stream_forget(hStream);
   v->magic = 0;
   free(v);
   return CUDA_SUCCESS;
 }
 
+/* Under `ccsim run` (simtime.h) streams and events complete at simulated times; otherwise at once. */
 CUresult cuStreamSynchronize(CUstream hStream) {
-  CU_UNUSED(hStream);
+  if (simtime_active()) return (CUresult)simtime_stream_sync(hStream, stream_dev(hStream));
   return CUDA_SUCCESS;
 }
 CUresult cuStreamQuery(CUstream hStream) {
-  CU_UNUSED(hStream);
+  if (simtime_active()) return (CUresult)simtime_stream_query(hStream, stream_dev(hStream));
   return CUDA_SUCCESS;
 }
 CUresult cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags) {
-  CU_UNUSED(hStream);
-  CU_UNUSED(hEvent);
   CU_UNUSED(Flags);
+  if (simtime_active()) simtime_stream_wait_event(hStream, stream_dev(hStream), hEvent);
   return CUDA_SUCCESS;
 }
 
@@ -241,6 +243,7 @@ CUresult cuEventCreate(CUevent *phEvent, unsigned int Flags) {
 CUresult cuEventDestroy_v2(CUevent hEvent) {
   struct vevent *v = event_of(hEvent);
   if (!v) return CUDA_ERROR_INVALID_HANDLE;
+  if (simtime_active()) simtime_event_forget(hEvent);
   v->magic = 0;
   free(v);
   return CUDA_SUCCESS;
@@ -254,19 +257,27 @@ CUresult cuEventRecord(CUevent hEvent, CUstream hStream) {
   /* Recorded on one thread, waited on or timed from others. */
   __atomic_store(&v->at_us, &t, __ATOMIC_RELAXED);
   __atomic_store_n(&v->recorded, true, __ATOMIC_RELEASE);
+  if (simtime_active()) simtime_event_record(hEvent, hStream, stream_dev(hStream));
   return CUDA_SUCCESS;
 }
 CUresult cuEventRecordWithFlags(CUevent hEvent, CUstream hStream, unsigned int flags) {
   CU_UNUSED(flags);
   return cuEventRecord(hEvent, hStream);
 }
-CUresult cuEventQuery(CUevent hEvent) { return event_of(hEvent) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE; }
-CUresult cuEventSynchronize(CUevent hEvent) { return cuEventQuery(hEvent); }
+CUresult cuEventQuery(CUevent hEvent) {
+  if (!event_of(hEvent)) return CUDA_ERROR_INVALID_HANDLE;
+  return simtime_active() ? (CUresult)simtime_event_query(hEvent) : CUDA_SUCCESS;
+}
+CUresult cuEventSynchronize(CUevent hEvent) {
+  if (!event_of(hEvent)) return CUDA_ERROR_INVALID_HANDLE;
+  return simtime_active() ? (CUresult)simtime_event_sync(hEvent) : CUDA_SUCCESS;
+}
 CUresult cuEventElapsedTime_v2(float *pMilliseconds, CUevent hStart, CUevent hEnd) {
   struct vevent *a = event_of(hStart), *b = event_of(hEnd);
   if (!pMilliseconds || !a || !b) return CUDA_ERROR_INVALID_HANDLE;
   if (!__atomic_load_n(&a->recorded, __ATOMIC_ACQUIRE) || !__atomic_load_n(&b->recorded, __ATOMIC_ACQUIRE))
     return CUDA_ERROR_NOT_READY;
+  if (simtime_active()) return (CUresult)simtime_event_elapsed(pMilliseconds, hStart, hEnd);
   double ta, tb;
   __atomic_load(&a->at_us, &ta, __ATOMIC_RELAXED);
   __atomic_load(&b->at_us, &tb, __ATOMIC_RELAXED);
@@ -490,6 +501,7 @@ static CUresult record_launch(struct vkernel *k, const unsigned grid[3], const u
   l.seq = atomic_fetch_add(&launch_seq, 1);
   hack_dbg(2, "launch #%llu dev %d %s grid %u block %u smem %u args %zu B", (unsigned long long)l.seq, l.device,
            l.func_name, grid[0], block[0], smem, l.args_size);
+  if (simtime_active()) simtime_on_launch(&l);
   if (capture_on_launch) capture_on_launch(&l);
   return CUDA_SUCCESS;
 }

@@ -9,6 +9,7 @@
 
 #include "cu_revisions.h"
 #include "hack_log.h"
+#include "simtime.h"
 
 #define NEWEST_KNOWN_VERSION 13000 /* the newest ABI the CUDA 13.0 runtime inside NCCL 2.28.9 asks for */
 
@@ -77,8 +78,11 @@ CUresult cuGetProcAddress(const char *symbol, void **pfn, int cudaVersion, cuuin
   return cuGetProcAddress_v2(symbol, pfn, cudaVersion, flags, NULL);
 }
 
+/* An entry point the fake cannot carry out was called: always say which (once), and tell `ccsim run`. */
 void cu_note_stub(const char *name) {
-  hack_dbg_once("unsupported driver call:", name);
+  hack_warn_once(name, "the virtual GPU driver does not implement %s; the call fails with CUDA_ERROR_NOT_SUPPORTED",
+                 name);
+  simtime_report("unimplemented", name);
 }
 
 /* ---- error strings ---- */

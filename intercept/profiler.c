@@ -6,6 +6,7 @@
 #include <string.h>
 #include "capture.h"
 #include "capture_nccl_abi.h"
+#include "simtime.h"
 
 /* Everything but KernelCh (0x40): KernelCh events wait for counters that only a running kernel writes, and
  * on virtual GPUs communicator destroy then never returns. */
@@ -34,6 +35,7 @@ static nccl_result_t prof_init(void **context, uint64_t comm_id, int *mask, cons
   *context = c;
   *mask = PROFILER_ACTIVATION_MASK;
   capture_note_init_rank(rank);
+  simtime_note_comm(comm_id, rank, nranks, nnodes);
   return NCCL_OK;
 }
 
@@ -49,12 +51,29 @@ static nccl_result_t prof_start(void *context, void **handle, struct nccl_profil
     copy_str(r.algo, sizeof(r.algo), d->coll.algo);
     copy_str(r.proto, sizeof(r.proto), d->coll.proto);
     capture_record_coll(&r);
+    if (simtime_active()) {
+      struct simtime_task t = {.comm_id = c->comm_id, .rank = c->rank, .nranks = c->nranks, .count = d->coll.count,
+                               .root = d->coll.root, .seq = d->coll.seq_number, .nchannels = d->coll.nchannels,
+                               .nwarps = d->coll.nwarps, .sendbuff = d->coll.send_buff, .recvbuff = d->coll.recv_buff};
+      copy_str(t.func, sizeof t.func, d->coll.func);
+      copy_str(t.datatype, sizeof t.datatype, d->coll.datatype);
+      copy_str(t.algo, sizeof t.algo, d->coll.algo);
+      copy_str(t.proto, sizeof t.proto, d->coll.proto);
+      simtime_note_task(&t);
+    }
   } else if (d->type == NCCL_PROFILE_P2P) {
     struct capture_p2p_rec r = {.rank = c->rank, .count = d->p2p.count, .peer = d->p2p.peer,
                                 .nchannels = d->p2p.nchannels};
     copy_str(r.func, sizeof(r.func), d->p2p.func);
     copy_str(r.datatype, sizeof(r.datatype), d->p2p.datatype);
     capture_record_p2p(&r);
+    if (simtime_active()) {
+      struct simtime_task t = {.comm_id = c->comm_id, .rank = c->rank, .nranks = c->nranks, .p2p = true,
+                               .count = d->p2p.count, .root = d->p2p.peer, .nchannels = d->p2p.nchannels};
+      copy_str(t.func, sizeof t.func, d->p2p.func);
+      copy_str(t.datatype, sizeof t.datatype, d->p2p.datatype);
+      simtime_note_task(&t);
+    }
   }
   return NCCL_OK;
 }
@@ -72,6 +91,8 @@ static nccl_result_t prof_record_state(void *handle, int state, void *args) {
 }
 
 static nccl_result_t prof_finalize(void *context) {
+  struct profiler_ctx *c = context;
+  if (c) simtime_note_comm_gone(c->comm_id, c->rank);
   free(context);
   return NCCL_OK;
 }

@@ -1,0 +1,32 @@
+/* vclock.h — the virtual clock of a program run under `ccsim run`, and the host clocks it stands behind.
+ *
+ * One clock per process. Virtual time G = real time - time spent inside ccsim's own calls (NCCL API
+ * calls, driver synchronisation) + modelled host costs + waits for simulated GPU work. So the host side
+ * of the program runs at its real speed, NCCL's enqueue costs what the network model says it costs on
+ * the real machine (not what it costs on this fake), and waiting on the GPU moves the clock to the
+ * simulated completion time. clock_gettime (CLOCK_MONOTONIC, _RAW, _COARSE, BOOTTIME, REALTIME and
+ * REALTIME_COARSE) and gettimeofday are interposed and report real time shifted by G's offset.
+ *
+ * Active only when CCSIM_RUN=1 (set by `ccsim run`); otherwise every clock is the real one and the
+ * calls below are cheap no-ops (vclock_now_ns then returns real monotonic time).
+ */
+#ifndef CCSIM_INTERCEPT_VCLOCK_H
+#define CCSIM_INTERCEPT_VCLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+bool vclock_active(void);
+/* Real CLOCK_MONOTONIC, nanoseconds (never interposed). */
+int64_t vclock_real_ns(void);
+/* Virtual monotonic time G, nanoseconds. */
+int64_t vclock_now_ns(void);
+/* Brackets a call whose real duration must not count (nested calls on one thread count once). */
+void vclock_enter(void);
+void vclock_leave(void);
+/* The host spent `ns` of modelled time (e.g. NCCL's enqueue on the real machine). */
+void vclock_charge_ns(int64_t ns);
+/* The host waited until virtual time t (no effect if t is already past). */
+void vclock_advance_to(int64_t t_ns);
+
+#endif
