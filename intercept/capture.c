@@ -73,7 +73,10 @@ int capture_current_call(void) { return current_call; }
 void capture_note_init_rank(int rank) { last_init_rank = rank; }
 int capture_last_init_rank(void) { return last_init_rank; }
 
+/* Records outside a probe call (index -1: any other NCCL program, or the probe's own discovery calls) are
+ * never written, so they are not kept: a long-running program must not grow the store. */
 void capture_record_coll(const struct capture_coll_rec *r) {
+  if (current_call < 0) return;
   pthread_mutex_lock(&lock);
   struct coll_entry *e = vec_push(&colls);
   if (e) { e->call = current_call; e->r = *r; }
@@ -81,6 +84,7 @@ void capture_record_coll(const struct capture_coll_rec *r) {
 }
 
 void capture_record_p2p(const struct capture_p2p_rec *r) {
+  if (current_call < 0) return;
   pthread_mutex_lock(&lock);
   struct p2p_entry *e = vec_push(&p2ps);
   if (e) { e->call = current_call; e->r = *r; }
@@ -88,6 +92,7 @@ void capture_record_p2p(const struct capture_p2p_rec *r) {
 }
 
 void capture_record_costs(int rank, int coll_type, size_t nbytes, const float *table, int nalgo, int nproto) {
+  if (current_call < 0) return;
   pthread_mutex_lock(&lock);
   struct cost_entry *e = vec_push(&costs);
   if (e) {
@@ -161,25 +166,20 @@ EXPORT void capture_on_launch(const struct hack_launch *l) {
   struct launch_rec rec = {.call = current_call, .rank = dc->rank, .device = l->device, .grid = l->grid[0],
                            .block = l->block[0], .channel_mask = args->channel_mask};
   read_p2p_works(l, args, &rec);
+  int p2p_nchannels = -1;
+  for (int w = 0; w < rec.nworks; w++) p2p_nchannels = rec.works[w].n_p2p_channels;
   pthread_mutex_lock(&lock);
-  struct launch_rec *r = vec_push(&launches);
+  struct launch_rec *r = current_call >= 0 ? vec_push(&launches) : NULL;
   if (r) *r = rec; else free(rec.works);
-  bool known = false;
-  for (size_t i = 0; i < comms.n; i++) {
-    struct comm_entry *c = &VEC_AT(comms, struct comm_entry, i);
-    if (c->dev != dc) continue;
-    known = true;
-    for (int w = 0; w < rec.nworks; w++) c->p2p_nchannels = rec.works[w].n_p2p_channels;
+  struct comm_entry *c = NULL;
+  for (size_t i = 0; i < comms.n && !c; i++)
+    if (VEC_AT(comms, struct comm_entry, i).dev == dc) c = &VEC_AT(comms, struct comm_entry, i);
+  if (!c && (c = vec_push(&comms))) {
+    c->dev = dc;
+    c->device = l->device;
+    c->p2p_nchannels = -1;
   }
-  if (!known) {
-    struct comm_entry *c = vec_push(&comms);
-    if (c) {
-      c->dev = dc;
-      c->device = l->device;
-      c->p2p_nchannels = -1;
-      for (int w = 0; w < rec.nworks; w++) c->p2p_nchannels = rec.works[w].n_p2p_channels;
-    }
-  }
+  if (c && p2p_nchannels > 0) c->p2p_nchannels = p2p_nchannels;
   pthread_mutex_unlock(&lock);
 }
 

@@ -6,6 +6,7 @@
  *                                                        lines; decide of OP reports sane per-peer choices
  *   test_graph dgx    CCSIM NCCL NODES                   generated DGX H100 × NODES: channels, rings, trees
  *   test_graph errors CCSIM NCCL TOPO DATADIR            bad inputs give clear errors, never a hang
+ *   test_graph env    CCSIM NCCL TOPO                    NCCL_* variables reach NCCL and change its decisions
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,6 +233,37 @@ static int test_errors(char **a) {
   return failures ? 1 : 0;
 }
 
+/* decide all_reduce over 8 B..8 GiB with one extra NCCL variable; every non-empty row must satisfy `ok`. */
+static void decide_with_env(char **a, char *var, int (*ok)(const cJSON *row), const char *what) {
+  char *cmd[] = {a[0], "decide", "--topo", a[2], "--op", "all_reduce", "-b", "8", "-e", "8G", "--json", "--nccl", a[1], NULL};
+  char *env[] = {var, NULL};
+  struct run_result r;
+  run_cmd(cmd, env, 600, &r);
+  CHECK(r.exited && r.status == 0, "[%s] ccsim decide failed: %s", var, r.err);
+  cJSON *arr = cJSON_Parse(r.out);
+  CHECK(cJSON_GetArraySize(arr) == 31, "[%s] expected 31 sizes", var);
+  const cJSON *e;
+  cJSON_ArrayForEach(e, arr) {
+    if (!ok(e)) {
+      char *row = cJSON_PrintUnformatted(e);
+      CHECK(0, "[%s] %s: %s", var, what, row);
+      cJSON_free(row);
+    }
+  }
+  cJSON_Delete(arr);
+  run_result_free(&r);
+}
+static int proto_simple(const cJSON *e) { return !strcmp(cJSON_GetObjectItem(e, "protocol")->valuestring, "SIMPLE"); }
+static int algo_tree(const cJSON *e) { return !strcmp(cJSON_GetObjectItem(e, "algorithm")->valuestring, "TREE"); }
+static int max4(const cJSON *e) { return jint(e, "nchannels") >= 1 && jint(e, "nchannels") <= 4; }
+
+static int test_env(char **a) {
+  decide_with_env(a, "NCCL_PROTO=SIMPLE", proto_simple, "NCCL_PROTO=SIMPLE not honoured");
+  decide_with_env(a, "NCCL_ALGO=TREE", algo_tree, "NCCL_ALGO=TREE not honoured");
+  decide_with_env(a, "NCCL_MAX_NCHANNELS=4", max4, "more than 4 channels with NCCL_MAX_NCHANNELS=4");
+  return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 4) {
     fprintf(stderr, "usage: %s xml|p2p|dgx|errors CCSIM NCCL ...\n", argv[0]);
@@ -243,6 +275,7 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "xml") && argc == 7) return test_xml(a);
   if (!strcmp(mode, "p2p") && argc == 8) return test_p2p(a);
   if (!strcmp(mode, "dgx") && argc == 5) return test_dgx(a);
+  if (!strcmp(mode, "env") && argc == 5) return test_env(a);
   if (!strcmp(mode, "errors") && argc == 6) {
     /* Most error cases need no NCCL; the probe-death cases do. */
     if (!g_file_test(argv[3], G_FILE_TEST_EXISTS)) {
