@@ -24,6 +24,7 @@ struct netmodel {
   GPtrArray *names;      /* char * */
   GArray *hops;          /* int: resource indices of all routes */
   struct route *routes;  /* nranks*nranks */
+  int *egress, *ingress; /* per rank: the link leaving its GPU / entering it (first/last hop of its routes) */
 };
 
 /* ---- parameters ---- */
@@ -193,6 +194,9 @@ struct netmodel *netmodel_new_empty(const struct netmodel_params *p, int nranks)
   m->names = g_ptr_array_new_with_free_func(g_free);
   m->hops = g_array_new(FALSE, FALSE, sizeof(int));
   m->routes = g_new0(struct route, (size_t)nranks * nranks);
+  m->egress = g_new(int, nranks > 0 ? nranks : 1);
+  m->ingress = g_new(int, nranks > 0 ? nranks : 1);
+  for (int r = 0; r < nranks; r++) m->egress[r] = m->ingress[r] = -1;
   return m;
 }
 
@@ -202,6 +206,8 @@ void netmodel_free(struct netmodel *m) {
   g_ptr_array_free(m->names, TRUE);
   g_array_free(m->hops, TRUE);
   g_free(m->routes);
+  g_free(m->egress);
+  g_free(m->ingress);
   g_free(m);
 }
 
@@ -220,6 +226,10 @@ void netmodel_set_route(struct netmodel *m, int src, int dst, enum netmodel_rout
   r->n = nres;
   r->kind = kind;
   g_array_append_vals(m->hops, res, (guint)nres);
+  if (nres > 0) {
+    if (m->egress[src] < 0) m->egress[src] = res[0];
+    if (m->ingress[dst] < 0) m->ingress[dst] = res[nres - 1];
+  }
 }
 
 int netmodel_nresources(const struct netmodel *m) { return (int)m->capacity->len; }
@@ -346,7 +356,23 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
   int proto = op->protocol < PROTO_COUNT ? op->protocol : PROTO_SIMPLE;
   memset(out, 0, sizeof *out);
   enum netmodel_route_kind kind = ROUTE_NVLINK;
-  if (op->rank_src >= 0 && op->rank_dst >= 0 && op->rank_src < m->nranks && op->rank_dst < m->nranks &&
+  int in_range = op->rank_src >= 0 && op->rank_dst >= 0 && op->rank_src < m->nranks && op->rank_dst < m->nranks;
+  if (op->transport == TRANSPORT_NVLS && in_range) {
+    /* NVLink SHARP: the switch reduces (multimem.ld_reduce) and replicates (multimem.st). A reduce op
+     * r -> head loads only r's link out; a multicast op head -> r loads only r's link in; the head's
+     * own op of each kind carries the one payload the head itself sends or receives. */
+    int r = op->kind == OPK_SEND ? op->rank_src : op->rank_dst;
+    int n = 0;
+    if (op->rank_src == op->rank_dst) {
+      if (m->egress[r] >= 0) out->res[n++] = m->egress[r];
+      if (m->ingress[r] >= 0) out->res[n++] = m->ingress[r];
+    } else if (op->kind == OPK_SEND) {
+      if (m->egress[r] >= 0) out->res[n++] = m->egress[r];
+    } else if (m->ingress[r] >= 0) {
+      out->res[n++] = m->ingress[r];
+    }
+    out->nres = n;
+  } else if (op->rank_src >= 0 && op->rank_dst >= 0 && op->rank_src < m->nranks && op->rank_dst < m->nranks &&
       op->rank_src != op->rank_dst) {
     const struct route *r = &m->routes[(size_t)op->rank_src * m->nranks + op->rank_dst];
     kind = r->kind;

@@ -76,6 +76,8 @@ struct xfer {
   uint32_t mark;             /* component search epoch */
   uint8_t fixed, active, blocked;
   uint8_t second;            /* moving the part after the release point */
+  uint8_t sched;             /* an EV_FLOW_END of the current version is pending, at sched_t */
+  uint64_t sched_t;
   double rest;               /* bytes of that part */
   uint32_t next_free;
 };
@@ -226,6 +228,8 @@ static void start_data(struct run *r, uint32_t xi, uint64_t t) {
     /* Nothing shared: the transfer runs at its own cap for its whole life. */
     x->rate = x->cost.cap;
     uint64_t dt = (uint64_t)ceil(x->remaining / x->rate);
+    x->sched = 1;
+    x->sched_t = t + dt;
     heap_push(&r->heap, t + dt, EV_FLOW_END, xi, x->ver);
     return;
   }
@@ -240,7 +244,9 @@ static void end_data(struct run *r, uint32_t xi, uint64_t t) {
     x->remaining = x->rest;
     x->last_t = t;
     x->ver++;
-    heap_push(&r->heap, t + (uint64_t)ceil(x->remaining / x->rate), EV_FLOW_END, xi, x->ver);
+    x->sched = 1;
+    x->sched_t = t + (uint64_t)ceil(x->remaining / x->rate);
+    heap_push(&r->heap, x->sched_t, EV_FLOW_END, xi, x->ver);
     release_streaming(r, x->op, t);
     return;
   }
@@ -374,17 +380,26 @@ static void recompute(struct run *r, uint64_t now) {
   for (guint i = 0; i < nf; i++) {
     struct xfer *x = &r->x[flows[i]];
     double nr_ = newrate[i];
-    if (nr_ == x->rate && x->ver != 0) continue;
+    if (nr_ == x->rate && x->sched) continue;
     if (x->rate > 0) {
       x->remaining -= x->rate * (double)(now - x->last_t);
       if (x->remaining < 0) x->remaining = 0;
     }
     x->last_t = now;
     x->rate = nr_;
+    if (nr_ <= 0) { /* starved: a later change reschedules it */
+      x->ver++;
+      x->sched = 0;
+      continue;
+    }
+    uint64_t end = now + (uint64_t)ceil(x->remaining / nr_);
+    /* Slower than planned: keep the pending event, which re-checks when it fires (saves the heap
+     * an event per rate drop). Faster: a new event supersedes the old one. */
+    if (x->sched && x->sched_t <= end) continue;
     x->ver++;
-    if (nr_ <= 0) continue; /* starved: a later change reschedules it */
-    uint64_t dt = (uint64_t)ceil(x->remaining / nr_);
-    heap_push(&r->heap, now + dt, EV_FLOW_END, flows[i], x->ver);
+    x->sched = 1;
+    x->sched_t = end;
+    heap_push(&r->heap, end, EV_FLOW_END, flows[i], x->ver);
   }
 }
 
@@ -487,10 +502,20 @@ int engine_run(const struct oplist *l, const struct engine_config *cfg, struct e
         start_data(&r, e.idx, now);
         break;
       }
-      case EV_FLOW_END:
+      case EV_FLOW_END: {
         if (!x->active || e.ver != x->ver) break; /* superseded by a rate change */
+        double rem = x->remaining - x->rate * (double)(now - x->last_t);
+        if (rem > x->rate) { /* the rate dropped since this was planned: more than 1 ps to go */
+          x->remaining = rem;
+          x->last_t = now;
+          x->sched_t = now + (uint64_t)ceil(rem / x->rate);
+          heap_push(&r.heap, x->sched_t, EV_FLOW_END, e.idx, x->ver);
+          break;
+        }
+        x->sched = 0;
         end_data(&r, e.idx, now);
         break;
+      }
       case EV_DONE:
         op_done(&r, e.idx, now);
         done++;
