@@ -4,6 +4,7 @@
  * Also the error-string functions and the few entry points that only need a constant answer. */
 #include "cu_internal.h"
 
+#include <dlfcn.h>
 #include <glib.h>
 #include <string.h>
 
@@ -38,7 +39,8 @@ static void note_version(int version, const char *symbol) {
   }
 }
 
-static void *resolve(const char *symbol, int version) {
+/* `stub`: for a known but unimplemented name, the stub that names it when called. */
+static void *resolve(const char *symbol, int version, bool stub) {
   pthread_once(&index_once, build_index);
   gpointer v = g_hash_table_lookup(by_name, symbol);
   if (!v) return NULL;
@@ -46,7 +48,22 @@ static void *resolve(const char *symbol, int version) {
   const struct cu_revision *pick = NULL;
   for (size_t i = first; i < cu_revision_count && strcmp(cu_revisions[i].name, symbol) == 0; i++)
     if (cu_revisions[i].version <= version) pick = &cu_revisions[i];
+  if (pick && !pick->fn && stub) return (void *)pick->stub;
   return pick ? (void *)pick->fn : NULL;
+}
+
+/* Under `ccsim run`, the program's own CUDA runtime gets named stubs for what this driver lacks, so that
+ * calling one says which call it was; NCCL's runtime keeps "not found", which it treats as an absent
+ * optional feature. */
+static bool stub_for_caller(const void *ret) {
+  if (!simtime_active()) return false;
+  Dl_info info;
+  return dladdr(ret, &info) && info.dli_fname && !strstr(info.dli_fname, "libnccl");
+}
+
+int cu_unimplemented(const char *name) {
+  cu_note_stub(name);
+  return CUDA_ERROR_NOT_SUPPORTED;
 }
 
 CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int cudaVersion, cuuint64_t flags,
@@ -59,7 +76,7 @@ CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int cudaVersion, cu
     return CUDA_ERROR_NOT_FOUND;
   }
   note_version(cudaVersion, symbol);
-  void *fn = resolve(symbol, cudaVersion);
+  void *fn = resolve(symbol, cudaVersion, stub_for_caller(__builtin_return_address(0)));
   if (!fn) {
     if (hack_debug_level >= 1) {
       char what[64];

@@ -22,6 +22,8 @@ static int inside;          /* threads inside excluded calls */
 static int64_t inside_since; /* real time the current excluded stretch began */
 static int64_t excluded;    /* real time of finished excluded stretches */
 static int64_t added;       /* modelled host time and waits */
+static bool host_real;      /* CCSIM_HOST_TIME=real: the program's own host time counts */
+static int64_t origin;      /* real time at start (CCSIM_HOST_TIME=model) */
 static _Thread_local int depth;
 
 static void init(void) {
@@ -29,6 +31,13 @@ static void init(void) {
   real_gettimeofday = (gettimeofday_fn)dlsym(RTLD_NEXT, "gettimeofday");
   const char *e = getenv("CCSIM_RUN");
   active = e && strcmp(e, "1") == 0 && real_clock_gettime;
+  const char *h = getenv("CCSIM_HOST_TIME");
+  host_real = h && strcmp(h, "real") == 0;
+  if (real_clock_gettime) {
+    struct timespec ts;
+    real_clock_gettime(CLOCK_MONOTONIC, &ts);
+    origin = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+  }
 }
 
 bool vclock_active(void) {
@@ -50,6 +59,7 @@ int64_t vclock_real_ns(void) {
 
 /* G - real monotonic time at real time `now`; caller holds the lock. */
 static int64_t offset_locked(int64_t now) {
+  if (!host_real) return origin + added - now; /* only modelled costs and waits move the clock */
   int64_t ex = excluded + (inside > 0 ? now - inside_since : 0);
   return added - ex;
 }

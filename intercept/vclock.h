@@ -1,10 +1,14 @@
 /* vclock.h — the virtual clock of a program run under `ccsim run`, and the host clocks it stands behind.
  *
- * One clock per process. Virtual time G = real time - time spent inside ccsim's own calls (NCCL API
- * calls, driver synchronisation) + modelled host costs + waits for simulated GPU work. So the host side
- * of the program runs at its real speed, NCCL's enqueue costs what the network model says it costs on
- * the real machine (not what it costs on this fake), and waiting on the GPU moves the clock to the
- * simulated completion time. clock_gettime (CLOCK_MONOTONIC, _RAW, _COARSE, BOOTTIME, REALTIME and
+ * One clock per process. Two modes (CCSIM_HOST_TIME):
+ *   model (default): G = start + modelled host costs + waits for simulated GPU work. Only NCCL's enqueue
+ *     (priced by the network model, whose host costs were fitted to whole benchmark loops on the real
+ *     machine) and waiting on the GPU move the clock; the program's own host code takes no time. Runs are
+ *     deterministic.
+ *   real: G = real time - time spent inside ccsim's own calls (NCCL API calls, driver synchronisation) +
+ *     modelled host costs + waits: the program's own host code counts at this machine's speed.
+ * Either way NCCL's enqueue costs what the model says it costs on the real machine (not what it costs on
+ * this fake), and waiting on the GPU moves the clock to the simulated completion time. clock_gettime (CLOCK_MONOTONIC, _RAW, _COARSE, BOOTTIME, REALTIME and
  * REALTIME_COARSE) and gettimeofday are interposed and report real time shifted by G's offset.
  *
  * Active only when CCSIM_RUN=1 (set by `ccsim run`); otherwise every clock is the real one and the
