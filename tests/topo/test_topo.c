@@ -129,6 +129,9 @@ static void test_matches_nccl_on_virtual_gpus(void) {
     {"scenarios/topologies/pcie-l40s.xml", "pcie-l40s"}, {"tests/data/topo/good/gh200-c2c.xml", "gh200-c2c"},
     {"tests/data/topo/good/nvlink-ring-4gpu.xml", "nvlink-ring-4gpu"},
     {"tests/data/topo/good/no-gdr-dual-port-nic.xml", "no-gdr-dual-port-nic"},
+    {"tests/data/topo/good/bcm-gen4-flattened.xml", "bcm-gen4-flattened"},
+    {"tests/data/topo/good/dgx-h100-6gpu-3nic.xml", "dgx-h100-6gpu-3nic"},
+    {"tests/data/topo/good/amd-2gpu-2socket.xml", "amd-2gpu-2socket"},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
     char *xml = g_build_filename(CCSIM_SOURCE_DIR, cases[i][0], NULL);
@@ -255,6 +258,20 @@ static void test_small_systems(void) {
   check_path(sys, GPU, 0, NET, 0, "P2C", 48.0);
   g_assert_cmpint(sys->gpus[0].c2c_count, ==, 10);
   g_assert_cmpfloat_with_epsilon(sys->gpus[0].c2c_bw, 45.0, 1e-9);
+  topo_free(sys);
+  g_free(p);
+
+  p = data_path("topo/good/bcm-gen4-flattened.xml");
+  sys = load_ok(p);
+  g_assert_cmpint((int)sys->nodes[TOPO_NODE_PCI]->len, ==, 4); /* 4 top switches absorbed their 8 subs */
+  check_path(sys, GPU, 0, NET, 1, "PIX", 24.0);                 /* PXB in dgx-a100.xml */
+  topo_free(sys);
+  g_free(p);
+
+  p = data_path("topo/good/amd-2gpu-2socket.xml");
+  sys = load_ok(p);
+  check_path(sys, GPU, 0, GPU, 1, "SYS", 16.0); /* P2P allowed: direct across the AMD link */
+  g_assert_cmpint(topo_path_get(sys, GPU, 0, GPU, 1)->nhops, ==, 3);
   topo_free(sys);
   g_free(p);
 
