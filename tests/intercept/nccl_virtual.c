@@ -31,6 +31,8 @@ typedef ncclResult_t (*all_reduce_fn)(const void *, void *, size_t, ncclDataType
 typedef ncclResult_t (*send_fn)(const void *, size_t, ncclDataType_t, int, ncclComm_t, cudaStream_t);
 typedef ncclResult_t (*recv_fn)(void *, size_t, ncclDataType_t, int, ncclComm_t, cudaStream_t);
 typedef ncclResult_t (*destroy_fn)(ncclComm_t);
+typedef ncclResult_t (*mem_alloc_fn)(void **, size_t);
+typedef ncclResult_t (*mem_free_fn)(void *);
 typedef const char *(*error_string_fn)(ncclResult_t);
 
 /* The few driver entry points the test needs to give NCCL "device" buffers (from libhacknccl.so). */
@@ -324,6 +326,8 @@ int main(int argc, char **argv) {
   send_fn send = (send_fn)need(nccl, "ncclSend", nccl_path);
   recv_fn recv = (recv_fn)need(nccl, "ncclRecv", nccl_path);
   destroy_fn destroy = (destroy_fn)need(nccl, "ncclCommDestroy", nccl_path);
+  mem_alloc_fn mem_alloc = (mem_alloc_fn)need(nccl, "ncclMemAlloc", nccl_path);
+  mem_free_fn mem_free = (mem_free_fn)need(nccl, "ncclMemFree", nccl_path);
 
   void *cu = dlopen("libcuda.so.1", RTLD_NOW);
   if (!cu) {
@@ -431,6 +435,15 @@ int main(int argc, char **argv) {
         return 1;
       }
     if (it == 0) printf("send/recv ring %zu B: %.6f s\n", ring_bytes, (g_get_monotonic_time() - a) / 1e6);
+  }
+
+  /* NCCL's own cuMem allocator: create, reserve, map and set access on every peer; free looks it all up. */
+  for (int k = 0; k < n; k++) {
+    void *p = NULL;
+    if (use_device(job.first_dev + k)) return 1;
+    NCCL_OK(mem_alloc(&p, 4 << 20));
+    memset(p, 0x3c, 4 << 20); /* host-visible "device" memory */
+    NCCL_OK(mem_free(p));
   }
 
   gint64 t2 = g_get_monotonic_time();
