@@ -16,7 +16,6 @@ static size_t div_up(size_t a, size_t b) { return (a + b - 1) / b; }
 
 int plan_nvls(const struct comm_info *c, const struct comm_decision *d, const struct plan_options *o,
               const struct plan_split *sp, struct oplist *out, GError **err) {
-  (void)o;
   if (d->op != OP_ALL_REDUCE || (c->nnodes > 1)) {
     g_set_error(err, PLAN_ERROR, 1, "NVLS is decomposed for single-node all_reduce only (got %s on %d nodes)",
                 comm_op_name(d->op), c->nnodes);
@@ -27,28 +26,38 @@ int plan_nvls(const struct comm_info *c, const struct comm_decision *d, const st
     return -1;
   }
   int n = c->nranks, T = sp->elem_size;
+  if (n > 250) {
+    g_set_error(err, PLAN_ERROR, 1, "NVLS with %d ranks in one node is beyond what the op list encodes", n);
+    return -1;
+  }
+  /* coarse form: K consecutive loops of a head become one reduce and one multicast op per rank */
+  int K = o && o->coarse > 1 ? o->coarse : 1;
   size_t nheads = (size_t)n;
   uint32_t *prev_red = g_new(uint32_t, n);   /* head's previous reduce op from each rank */
   uint32_t *prev_bc = g_new(uint32_t, n);    /* head's previous multicast op to each rank */
-  uint32_t *hist = g_new(uint32_t, PLAN_NCCL_STEPS); /* head's multicast op of the last 8 loops */
+  uint32_t *hist = g_new(uint32_t, PLAN_NCCL_STEPS); /* head's last multicast op of the last 8 groups */
   uint32_t *deps = g_new(uint32_t, 2 * n + 2);
+  int window = (PLAN_NCCL_STEPS + K - 1) / K; /* buffer slots, in groups of K loops */
   for (int k = 0; k < sp->nparts; k++) {
     const struct plan_channel_part *p = &sp->parts[k];
+    size_t loop0 = nheads * p->chunk_count;
+    size_t rem = p->count % loop0;
+    size_t last_chunk = align_up(div_up(rem, nheads), 16384 / (size_t)T);
     for (int h = 0; h < n; h++) {
-      size_t chunk = p->chunk_count;
-      size_t loop = nheads * chunk;
-      size_t rem = p->count % loop;
-      size_t last_chunk = align_up(div_up(rem, nheads), 16384 / (size_t)T);
       int have_prev = 0;
-      uint64_t step = 0;
-      for (size_t eo = 0; eo < p->count; eo += loop, step++) {
-        if (p->count - eo < loop) chunk = last_chunk;
-        size_t co = eo + (size_t)h * chunk;
-        long nelem = co < p->count ? (long)(p->count - co < chunk ? p->count - co : chunk) : 0;
-        uint64_t bytes = (uint64_t)nelem * (uint64_t)T;
+      uint64_t group = 0;
+      size_t eo = 0;
+      while (eo < p->count) {
+        uint64_t bytes = 0;
+        for (int it = 0; it < K && eo < p->count; it++) {
+          size_t chunk = p->count - eo < loop0 ? last_chunk : p->chunk_count;
+          size_t co = eo + (size_t)h * chunk;
+          if (co < p->count) bytes += (uint64_t)(p->count - co < chunk ? p->count - co : chunk) * (uint64_t)T;
+          eo += loop0;
+        }
         struct op op = {0};
         op.channel = (int16_t)p->channel;
-        op.step = (int32_t)step;
+        op.step = (int32_t)(group * (uint64_t)K);
         op.protocol = PROTO_SIMPLE;
         op.transport = TRANSPORT_NVLS;
         op.payload_bytes = bytes;
@@ -57,7 +66,7 @@ int plan_nvls(const struct comm_info *c, const struct comm_decision *d, const st
         for (int r = 0; r < n; r++) {
           int nd = 0;
           if (have_prev) deps[nd++] = prev_red[r];
-          if (step >= PLAN_NCCL_STEPS) deps[nd++] = hist[step % PLAN_NCCL_STEPS];
+          if (group >= (uint64_t)window) deps[nd++] = hist[group % (uint64_t)window];
           op.rank_src = r;
           op.rank_dst = h;
           op.kind = OPK_SEND;
@@ -73,8 +82,9 @@ int plan_nvls(const struct comm_info *c, const struct comm_decision *d, const st
           op.kind = OPK_RECV_REDUCE_COPY_SEND;
           prev_bc[r] = last_bc = oplist_add(out, &op, deps, nd);
         }
-        hist[step % PLAN_NCCL_STEPS] = last_bc;
+        hist[group % (uint64_t)window] = last_bc;
         have_prev = 1;
+        group++;
       }
     }
   }

@@ -85,7 +85,8 @@ int cmd_plan(int argc, char **argv) {
     {"nodes", 'N', 0, G_OPTION_ARG_INT, &nodes, "virtual nodes (default 1)", "N"},
     {"gpus", 'g', 0, G_OPTION_ARG_INT, &gpus, "GPUs per node (default: all in the topology)", "G"},
     {"type-size", 0, 0, G_OPTION_ARG_INT, &type_size, "bytes per element (default 4, float)", "B"},
-    {"root", 0, 0, G_OPTION_ARG_INT, &root, "root rank of broadcast/reduce (default 0)", "R"},
+    {"root", 0, 0, G_OPTION_ARG_INT, &root, "root rank of broadcast/reduce (default 0); for sendrecv the peer "
+     "offset (default 1: every rank sends to the next)", "R"},
     {"in-place", 0, 0, G_OPTION_ARG_NONE, &in_place, "in-place call (default out-of-place, as nccl-tests)", NULL},
     {"format", 'f', 0, G_OPTION_ARG_STRING, &format, "summary (default), json or csv", "FMT"},
     {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "write to FILE instead of standard output", "FILE"},

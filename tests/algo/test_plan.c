@@ -5,6 +5,7 @@
 #include <string.h>
 #include "plan_fixture.h"
 #include "comm_synth.h"
+#include <cjson/cJSON.h>
 
 static const char *data_dir;
 
@@ -343,6 +344,15 @@ static void test_nvls(void) {
     g_assert_cmpint(reduce_deps, ==, 8);
   }
   for (int r = 0; r < 8; r++) g_assert_cmpuint(mc_to[r], ==, 100000000); /* every rank gets the whole result */
+  struct oplist lc;
+  g_assert_cmpint(build(&c, &d, 4, &lc), ==, 0);
+  fixture_check_dag(&lc);
+  struct plan_totals tc;
+  plan_totals_compute(&lc, c.nranks, &tc);
+  g_assert_cmpuint(tc.payload, ==, 2ull * 8 * 100000000);
+  g_assert_cmpuint(lc.nops * 3, <, l.nops);
+  plan_totals_free(&tc);
+  oplist_free(&lc);
   oplist_free(&l);
   d = decision(OP_ALL_REDUCE, 1 << 20, ALGO_NVLS, PROTO_LL, 16);
   GError *err = NULL;
@@ -462,6 +472,41 @@ static char *golden_text(const struct comm_info *c, const struct golden *g) {
   return buf;
 }
 
+/* The JSON writer's output parses and carries the same ops and deps. */
+static void test_json(void) {
+  struct comm_info c;
+  comm_synth_build(&c, 2, 2, 2);
+  struct comm_decision d = decision(OP_ALL_REDUCE, 1 << 20, ALGO_TREE, PROTO_LL128, 2);
+  struct oplist l;
+  g_assert_cmpint(build(&c, &d, 0, &l), ==, 0);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  g_assert_cmpint(oplist_write_json(&l, f), ==, 0);
+  fclose(f);
+  cJSON *j = cJSON_Parse(buf);
+  g_assert_nonnull(j);
+  cJSON *ops = cJSON_GetObjectItem(j, "ops");
+  g_assert_cmpint(cJSON_GetArraySize(ops), ==, (int)l.nops);
+  g_assert_cmpint(cJSON_GetObjectItem(j, "nranks")->valueint, ==, 4);
+  g_assert_cmpstr(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "decision"), "algorithm")->valuestring, ==, "TREE");
+  int i = 0;
+  cJSON *o;
+  cJSON_ArrayForEach(o, ops) {
+    const struct op *op = &l.ops[i++];
+    g_assert_cmpint(cJSON_GetObjectItem(o, "rank_dst")->valueint, ==, op->rank_dst);
+    g_assert_cmpfloat(cJSON_GetObjectItem(o, "wire_bytes")->valuedouble, ==, (double)op->wire_bytes);
+    cJSON *deps = cJSON_GetObjectItem(o, "deps");
+    g_assert_cmpint(cJSON_GetArraySize(deps), ==, op->ndeps);
+    for (int k = 0; k < op->ndeps; k++)
+      g_assert_cmpint(cJSON_GetArrayItem(deps, k)->valueint, ==, (int)OP_DEPS(&l, op)[k]);
+  }
+  cJSON_Delete(j);
+  free(buf);
+  oplist_free(&l);
+  comm_info_free(&c);
+}
+
 static void test_golden(void) {
   struct comm_info c;
   gchar *p = data_path("measured/h200x4/g4_all_reduce_default.log");
@@ -499,5 +544,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/plan/nvls", test_nvls);
   g_test_add_func("/plan/pat", test_pat);
   g_test_add_func("/plan/golden", test_golden);
+  g_test_add_func("/plan/json", test_json);
   return g_test_run();
 }
