@@ -55,7 +55,8 @@ int hack_node_index(void);
  * restricted to CCSIM_GPUS; NULL when no topology could be loaded (the reason went to stderr). */
 struct topo_system;
 const struct topo_system *hack_topology(void);
-/* Number of virtual GPUs presented (after CCSIM_GPUS). */
+/* Number of virtual GPUs of this node presented (after CCSIM_GPUS): what NVML and NCCL's topology see.
+ * CUDA_VISIBLE_DEVICES may give this process fewer CUDA devices (cuDeviceGetCount). */
 int hack_gpu_count(void);
 
 #ifdef __cplusplus
