@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -276,9 +277,13 @@ int platform_capture(const struct platform_request *req, struct platform_result 
     g_ptr_array_add(argv, NULL);
     gchar **envp = node_environ(req, i, lib, nccl, tmpdir);
     int logfd = open(procs[i].log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
       setpgid(0, pgid);
+      /* If ccsim dies (killed, interrupted), its probes go with it: no stray NCCL processes. */
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(127);
       int devnull = open("/dev/null", O_RDONLY);
       if (devnull >= 0) dup2(devnull, 0);
       if (logfd >= 0) {
