@@ -186,7 +186,9 @@ static int set_cuda_devices(void) {
   return 0;
 }
 
-static void remove_filtered(void) {
+/* A destructor rather than atexit: it also runs if the library is ever unloaded before exit. Forked
+ * children inherit the path but not the ownership. */
+__attribute__((destructor)) static void remove_filtered(void) {
   if (plat.filtered_path && getpid() == filtered_owner) unlink(plat.filtered_path);
 }
 
@@ -294,7 +296,6 @@ static void setup(void) {
         return;
       }
       filtered_owner = getpid();
-      atexit(remove_filtered);
       nccl_topo = plat.filtered_path;
     }
     setenv("NCCL_TOPO_FILE", nccl_topo, 1);
