@@ -24,10 +24,20 @@ void oplist_init(struct oplist *l) {
 void oplist_free(struct oplist *l) {
   g_free(l->ops);
   g_free(l->dep_pool);
+  g_free(l->dep_kind_pool);
   memset(l, 0, sizeof(*l));
 }
 
 uint32_t oplist_add(struct oplist *l, const struct op *o, const uint32_t *deps, int ndeps) {
+  return oplist_add_kinds(l, o, deps, NULL, ndeps);
+}
+
+int oplist_dep_kind(const struct oplist *l, const struct op *o, int k) {
+  return l->dep_kind_pool ? l->dep_kind_pool[o->deps_at + (uint32_t)k] : OPD_ORDER;
+}
+
+uint32_t oplist_add_kinds(struct oplist *l, const struct op *o, const uint32_t *deps, const uint8_t *kinds,
+                          int ndeps) {
   if (l->nops == l->cap) {
     l->cap = l->cap ? l->cap * 2 : 1024;
     l->ops = g_realloc_n(l->ops, l->cap, sizeof(*l->ops));
@@ -35,6 +45,11 @@ uint32_t oplist_add(struct oplist *l, const struct op *o, const uint32_t *deps, 
   if (l->ndep + (size_t)ndeps > l->dep_cap) {
     while (l->ndep + (size_t)ndeps > l->dep_cap) l->dep_cap = l->dep_cap ? l->dep_cap * 2 : 4096;
     l->dep_pool = g_realloc_n(l->dep_pool, l->dep_cap, sizeof(*l->dep_pool));
+    if (l->dep_kind_pool) l->dep_kind_pool = g_realloc(l->dep_kind_pool, l->dep_cap);
+  }
+  if (kinds && !l->dep_kind_pool) { /* the first kinds: earlier deps were all program order */
+    l->dep_kind_pool = g_malloc(l->dep_cap);
+    memset(l->dep_kind_pool, OPD_ORDER, l->ndep);
   }
   struct op *n = &l->ops[l->nops];
   *n = *o;
@@ -42,20 +57,38 @@ uint32_t oplist_add(struct oplist *l, const struct op *o, const uint32_t *deps, 
   n->ndeps = (uint8_t)ndeps;
   n->deps_at = (uint32_t)l->ndep;
   if (ndeps) memcpy(&l->dep_pool[l->ndep], deps, (size_t)ndeps * sizeof(*deps));
+  if (l->dep_kind_pool && ndeps) {
+    if (kinds) memcpy(&l->dep_kind_pool[l->ndep], kinds, (size_t)ndeps);
+    else memset(&l->dep_kind_pool[l->ndep], OPD_ORDER, (size_t)ndeps);
+  }
   l->ndep += (size_t)ndeps;
   l->nops++;
   return n->id;
 }
 
+static void dep_kind_text(int k, char *buf) {
+  int i = 0;
+  if (k & OPD_ORDER) buf[i++] = 'O';
+  if (k & OPD_DATA) buf[i++] = 'D';
+  if (k & OPD_FLOW) buf[i++] = 'F';
+  buf[i] = 0;
+}
+
 int oplist_write_csv(const struct oplist *l, FILE *f) {
-  fprintf(f, "id,rank_src,rank_dst,channel,step,payload_bytes,wire_bytes,protocol,transport,kind,deps\n");
+  fprintf(f, "id,rank_src,rank_dst,channel,step,payload_bytes,wire_bytes,protocol,transport,kind,deps,dep_kinds\n");
   for (size_t i = 0; i < l->nops; i++) {
     const struct op *o = &l->ops[i];
     fprintf(f, "%" PRIu32 ",%d,%d,%d,%d,%" PRIu64 ",%" PRIu64 ",%s,%s,%s,", o->id, o->rank_src, o->rank_dst,
             o->channel, o->step, o->payload_bytes, o->wire_bytes, comm_proto_name(o->protocol),
             op_transport_name(o->transport), op_kind_name(o->kind));
     const uint32_t *d = OP_DEPS(l, o);
+    char kb[4];
     for (int k = 0; k < o->ndeps; k++) fprintf(f, "%s%" PRIu32, k ? " " : "", d[k]);
+    fputc(',', f);
+    for (int k = 0; k < o->ndeps; k++) {
+      dep_kind_text(oplist_dep_kind(l, o, k), kb);
+      fprintf(f, "%s%s", k ? " " : "", kb);
+    }
     fputc('\n', f);
   }
   return ferror(f) ? -1 : 0;
@@ -78,6 +111,12 @@ int oplist_write_json(const struct oplist *l, FILE *f) {
             comm_proto_name(o->protocol), op_transport_name(o->transport), op_kind_name(o->kind));
     const uint32_t *dp = OP_DEPS(l, o);
     for (int k = 0; k < o->ndeps; k++) fprintf(f, "%s%" PRIu32, k ? "," : "", dp[k]);
+    fputs("],\"dep_kinds\":[", f);
+    char kb[4];
+    for (int k = 0; k < o->ndeps; k++) {
+      dep_kind_text(oplist_dep_kind(l, o, k), kb);
+      fprintf(f, "%s\"%s\"", k ? "," : "", kb);
+    }
     fputs("]}", f);
   }
   fputs("\n]}\n", f);

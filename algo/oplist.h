@@ -29,6 +29,15 @@ enum op_kind {
   OPK_COUNT
 };
 
+/* Why an op waits for a dependency (a bit mask: one dependency can be several at once). */
+enum op_dep_kind {
+  OPD_ORDER = 1,         /* program order: the sending rank's previous slice on this channel (on the same
+                          * connection NCCL keeps up to NCCL_STEPS slices in flight, so this orders the
+                          * slices rather than waiting for the previous transfer's latency) */
+  OPD_DATA = 2,          /* the data this slice forwards or reduces arrived with that op */
+  OPD_FLOW = 4,          /* flow control: the receiver freed the buffer slot this slice reuses */
+};
+
 struct op {
   uint32_t id;
   int32_t rank_src, rank_dst;
@@ -49,6 +58,7 @@ struct oplist {
   struct op *ops;
   size_t nops, cap;
   uint32_t *dep_pool;      /* storage behind every op's deps */
+  uint8_t *dep_kind_pool;  /* parallel to dep_pool: enum op_dep_kind masks; NULL when no op had kinds */
   size_t ndep, dep_cap;
   struct comm_decision decision;
   int nranks;
@@ -62,6 +72,11 @@ void oplist_free(struct oplist *l);
 /* Append an op; deps are copied into dep_pool. Returns its id. */
 #define OP_DEPS(l, o) (&(l)->dep_pool[(o)->deps_at])
 uint32_t oplist_add(struct oplist *l, const struct op *o, const uint32_t *deps, int ndeps);
+/* The same with a kind mask per dependency (kinds may be NULL: OPD_ORDER). */
+uint32_t oplist_add_kinds(struct oplist *l, const struct op *o, const uint32_t *deps, const uint8_t *kinds,
+                          int ndeps);
+/* The kind mask of dependency k of op o (OPD_ORDER where the list carries no kinds). */
+int oplist_dep_kind(const struct oplist *l, const struct op *o, int k);
 
 int oplist_write_csv(const struct oplist *l, FILE *f);
 int oplist_write_json(const struct oplist *l, FILE *f);

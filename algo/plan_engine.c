@@ -33,10 +33,14 @@ static void fail(struct pe *e, const char *what, const struct pe_conn *k) {
   e->failed = 1;
 }
 
-static int add_dep(uint32_t *deps, int n, uint32_t id) {
+static int add_dep(uint32_t *deps, uint8_t *kinds, int n, uint32_t id, uint8_t kind) {
   for (int i = 0; i < n; i++)
-    if (deps[i] == id) return n;
+    if (deps[i] == id) {
+      kinds[i] |= kind;
+      return n;
+    }
   deps[n] = id;
+  kinds[n] = kind;
   return n + 1;
 }
 
@@ -64,14 +68,15 @@ void pe_slice(struct pe *e, struct pe_stream *s, struct pe_conn **recv, int nrec
       id = k->open_op;
     } else {
       uint32_t deps[3 * PE_MAXFAN + PE_MAXFAN];
+      uint8_t kinds[3 * PE_MAXFAN + PE_MAXFAN];
       int nd = 0;
-      for (int i = 0; i < s->nlast; i++) nd = add_dep(deps, nd, s->last[i]);
-      for (int i = 0; i < nrecv; i++) nd = add_dep(deps, nd, incoming[i]);
+      for (int i = 0; i < s->nlast; i++) nd = add_dep(deps, kinds, nd, s->last[i], OPD_ORDER);
+      for (int i = 0; i < nrecv; i++) nd = add_dep(deps, kinds, nd, incoming[i], OPD_DATA);
       if (k->nsent >= (uint64_t)e->window) {
         uint64_t m = k->nsent - (uint64_t)e->window;
         if (k->nrecv <= m) { fail(e, "flow control reached past the receiver (generation order)", k); return; }
         int slot = (int)(m % (uint64_t)e->window);
-        for (int i = 0; i < k->nmark[slot]; i++) nd = add_dep(deps, nd, k->mark[slot][i]);
+        for (int i = 0; i < k->nmark[slot]; i++) nd = add_dep(deps, kinds, nd, k->mark[slot][i], OPD_FLOW);
       }
       struct op o = {0};
       o.rank_src = k->src;
@@ -83,7 +88,7 @@ void pe_slice(struct pe *e, struct pe_stream *s, struct pe_conn **recv, int nrec
       o.protocol = (uint8_t)e->proto;
       o.transport = k->transport;
       o.kind = (uint8_t)kind;
-      id = oplist_add(e->out, &o, deps, nd);
+      id = oplist_add_kinds(e->out, &o, deps, kinds, nd);
       k->open_op = id;
       k->open_n = 1;
     }

@@ -37,6 +37,7 @@ int plan_nvls(const struct comm_info *c, const struct comm_decision *d, const st
   uint32_t *prev_bc = g_new(uint32_t, n);    /* head's previous multicast op to each rank */
   uint32_t *hist = g_new(uint32_t, PLAN_NCCL_STEPS); /* head's last multicast op of the last 8 groups */
   uint32_t *deps = g_new(uint32_t, 2 * n + 2);
+  uint8_t *kinds = g_new(uint8_t, 2 * n + 2);
   int window = (PLAN_NCCL_STEPS + K - 1) / K; /* buffer slots, in groups of K loops */
   for (int k = 0; k < sp->nparts; k++) {
     const struct plan_channel_part *p = &sp->parts[k];
@@ -65,22 +66,22 @@ int plan_nvls(const struct comm_info *c, const struct comm_decision *d, const st
         uint32_t first_red = (uint32_t)out->nops;
         for (int r = 0; r < n; r++) {
           int nd = 0;
-          if (have_prev) deps[nd++] = prev_red[r];
-          if (group >= (uint64_t)window) deps[nd++] = hist[group % (uint64_t)window];
+          if (have_prev) { kinds[nd] = OPD_ORDER; deps[nd++] = prev_red[r]; }
+          if (group >= (uint64_t)window) { kinds[nd] = OPD_FLOW; deps[nd++] = hist[group % (uint64_t)window]; }
           op.rank_src = r;
           op.rank_dst = h;
           op.kind = OPK_SEND;
-          prev_red[r] = oplist_add(out, &op, deps, nd);
+          prev_red[r] = oplist_add_kinds(out, &op, deps, kinds, nd);
         }
         uint32_t last_bc = 0;
         for (int r = 0; r < n; r++) {
           int nd = 0;
-          for (int q = 0; q < n; q++) deps[nd++] = first_red + (uint32_t)q;
-          if (have_prev) deps[nd++] = prev_bc[r];
+          for (int q = 0; q < n; q++) { kinds[nd] = OPD_DATA; deps[nd++] = first_red + (uint32_t)q; }
+          if (have_prev) { kinds[nd] = OPD_ORDER; deps[nd++] = prev_bc[r]; }
           op.rank_src = h;
           op.rank_dst = r;
           op.kind = OPK_RECV_REDUCE_COPY_SEND;
-          prev_bc[r] = last_bc = oplist_add(out, &op, deps, nd);
+          prev_bc[r] = last_bc = oplist_add_kinds(out, &op, deps, kinds, nd);
         }
         hist[group % (uint64_t)window] = last_bc;
         have_prev = 1;
@@ -92,5 +93,6 @@ int plan_nvls(const struct comm_info *c, const struct comm_decision *d, const st
   g_free(prev_bc);
   g_free(hist);
   g_free(deps);
+  g_free(kinds);
   return 0;
 }

@@ -36,6 +36,7 @@ int plan_pat(const struct comm_info *c, const struct comm_decision *d, const str
   uint32_t *last = g_new(uint32_t, (size_t)n * (size_t)(ndims + 1)); /* last op per (rank, dim) */
   int32_t *steps = g_new0(int32_t, (size_t)n * (size_t)(ndims + 1));
   uint32_t deps[40];
+  uint8_t kinds[40];
   for (int k = 0; k < sp->nparts; k++) {
     const struct plan_channel_part *p = &sp->parts[k];
     memset(steps, 0, sizeof(int32_t) * (size_t)n * (size_t)(ndims + 1));
@@ -47,17 +48,21 @@ int plan_pat(const struct comm_info *c, const struct comm_decision *d, const str
         for (int r = 0; r < n; r++) {
           int nd = 0;
           size_t slot = (size_t)r * (size_t)(ndims + 1) + (size_t)l;
-          if (steps[slot] > 0) deps[nd++] = last[slot];
+          if (steps[slot] > 0) { kinds[nd] = OPD_ORDER; deps[nd++] = last[slot]; }
           int kind;
           if (ag) {
             int sp2 = s - (1 << l);
-            if (sp2 > 0) deps[nd++] = ids[(size_t)((r + (1 << low_bit(sp2))) % n) * (size_t)n + (size_t)sp2];
+            if (sp2 > 0) {
+              kinds[nd] = OPD_DATA;
+              deps[nd++] = ids[(size_t)((r + (1 << low_bit(sp2))) % n) * (size_t)n + (size_t)sp2];
+            }
             kind = sp2 > 0 ? OPK_RECV_COPY_SEND : OPK_COPY_SEND;
           } else {
             /* partial sums for offset s arrive from r - 2^b for every lower bit b, offsets s + 2^b */
             int fed = 0;
             for (int b = 0; b < l; b++)
               if (s + (1 << b) < n) {
+                kinds[nd] = OPD_DATA;
                 deps[nd++] = ids[(size_t)((r - (1 << b) + n) % n) * (size_t)n + (size_t)(s + (1 << b))];
                 fed++;
               }
@@ -73,7 +78,7 @@ int plan_pat(const struct comm_info *c, const struct comm_decision *d, const str
           op.protocol = PROTO_SIMPLE;
           op.transport = (uint8_t)comm_transport_between(c, op.rank_src, op.rank_dst);
           op.kind = (uint8_t)kind;
-          ids[(size_t)r * (size_t)n + (size_t)s] = last[slot] = oplist_add(out, &op, deps, nd);
+          ids[(size_t)r * (size_t)n + (size_t)s] = last[slot] = oplist_add_kinds(out, &op, deps, kinds, nd);
         }
       }
     }

@@ -181,7 +181,9 @@ void fixture_check_ring_order(const struct comm_info *c, const struct oplist *l)
       const uint32_t *d = OP_DEPS(l, o);
       gboolean data = FALSE;
       for (int k = 0; k < o->ndeps; k++)
-        if (l->ops[d[k]].rank_dst == o->rank_src && l->ops[d[k]].rank_src == ord[(pos + n - 1) % n]) data = TRUE;
+        if (l->ops[d[k]].rank_dst == o->rank_src && l->ops[d[k]].rank_src == ord[(pos + n - 1) % n] &&
+            (oplist_dep_kind(l, o, k) & OPD_DATA))
+          data = TRUE;
       g_assert_true(data);
     }
   }
@@ -229,6 +231,11 @@ void fixture_check_flow_control(const struct oplist *l) {
     for (int k = 0; k < o->ndeps; k++) {
       const struct op *p = &l->ops[d[k]];
       if (p->rank_src == o->rank_dst || (p->rank_src == o->rank_src && p->rank_dst == o->rank_dst)) fc = TRUE;
+      /* a flow-control dependency is an op at the receiver, or (receiver that only receives) the
+       * slice on this connection whose slot this one reuses */
+      if (oplist_dep_kind(l, o, k) & OPD_FLOW)
+        g_assert_true(p->rank_src == o->rank_dst || (p->rank_src == o->rank_src && p->rank_dst == o->rank_dst));
+      if (oplist_dep_kind(l, o, k) & OPD_DATA) g_assert_cmpint(p->rank_dst, ==, o->rank_src);
     }
     g_assert_true(fc);
   }

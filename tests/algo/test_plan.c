@@ -498,6 +498,7 @@ static void test_json(void) {
     g_assert_cmpfloat(cJSON_GetObjectItem(o, "wire_bytes")->valuedouble, ==, (double)op->wire_bytes);
     cJSON *deps = cJSON_GetObjectItem(o, "deps");
     g_assert_cmpint(cJSON_GetArraySize(deps), ==, op->ndeps);
+    g_assert_cmpint(cJSON_GetArraySize(cJSON_GetObjectItem(o, "dep_kinds")), ==, op->ndeps);
     for (int k = 0; k < op->ndeps; k++)
       g_assert_cmpint(cJSON_GetArrayItem(deps, k)->valueint, ==, (int)OP_DEPS(&l, op)[k]);
   }
