@@ -1,0 +1,140 @@
+/* nccl_timing_bench.c — a benchmark that times NCCL collectives the way NCCL users do: one thread drives
+ * every GPU (ncclCommInitAll), per size a few warm-up calls, then a loop of grouped calls between two CUDA
+ * events and two host timer readings, a stream synchronize, and the time per call from both. It knows
+ * nothing about ccsim; under `ccsim run` it prints predicted times.
+ *
+ * Usage: nccl_timing_bench [-o all_reduce|all_gather|reduce_scatter|broadcast|reduce|sendrecv]
+ *                          [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-n ITERS] [-w WARMUP] [-g GPUS]
+ * Output: one line per size: "size count event_us host_us busbw_gbs".
+ */
+#include <cuda_runtime.h>
+#include <nccl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CUDA_OK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { \
+  fprintf(stderr, "nccl_timing_bench: %s failed: %s\n", #x, cudaGetErrorString(e_)); exit(3); } } while (0)
+#define NCCL_OK(x) do { ncclResult_t r_ = (x); if (r_ != ncclSuccess) { \
+  fprintf(stderr, "nccl_timing_bench: %s failed: %s\n", #x, ncclGetErrorString(r_)); exit(4); } } while (0)
+
+enum op { ALL_REDUCE, ALL_GATHER, REDUCE_SCATTER, BROADCAST, REDUCE, SENDRECV };
+static const char *const op_names[] = {"all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduce", "sendrecv"};
+
+static double now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static size_t parse_size(const char *s) {
+  char *end;
+  double v = strtod(s, &end);
+  if (*end == 'K' || *end == 'k') v *= 1024;
+  else if (*end == 'M' || *end == 'm') v *= 1024 * 1024;
+  else if (*end == 'G' || *end == 'g') v *= 1024.0 * 1024 * 1024;
+  return (size_t)v;
+}
+
+/* nccl-tests' bus bandwidth factor */
+static double bus_factor(enum op op, int n) {
+  switch (op) {
+  case ALL_REDUCE: return 2.0 * (n - 1) / n;
+  case ALL_GATHER: case REDUCE_SCATTER: return (double)(n - 1) / n;
+  default: return 1.0;
+  }
+}
+
+static void issue(enum op op, int n, ncclComm_t *comms, cudaStream_t *streams, void **sb, void **rb, size_t count) {
+  NCCL_OK(ncclGroupStart());
+  for (int r = 0; r < n; r++) {
+    switch (op) {
+    case ALL_REDUCE: NCCL_OK(ncclAllReduce(sb[r], rb[r], count, ncclFloat, ncclSum, comms[r], streams[r])); break;
+    case ALL_GATHER: NCCL_OK(ncclAllGather(sb[r], rb[r], count / n, ncclFloat, comms[r], streams[r])); break;
+    case REDUCE_SCATTER: NCCL_OK(ncclReduceScatter(sb[r], rb[r], count / n, ncclFloat, ncclSum, comms[r], streams[r])); break;
+    case BROADCAST: NCCL_OK(ncclBroadcast(sb[r], rb[r], count, ncclFloat, 0, comms[r], streams[r])); break;
+    case REDUCE: NCCL_OK(ncclReduce(sb[r], rb[r], count, ncclFloat, ncclSum, 0, comms[r], streams[r])); break;
+    case SENDRECV:
+      NCCL_OK(ncclSend(sb[r], count, ncclFloat, (r + 1) % n, comms[r], streams[r]));
+      NCCL_OK(ncclRecv(rb[r], count, ncclFloat, (r + n - 1) % n, comms[r], streams[r]));
+      break;
+    }
+  }
+  NCCL_OK(ncclGroupEnd());
+}
+
+int main(int argc, char **argv) {
+  enum op op = ALL_REDUCE;
+  size_t minb = 8, maxb = 32 << 20;
+  int factor = 2, iters = 20, warmup = 5, ngpus = 0, c;
+  while ((c = getopt(argc, argv, "o:b:e:f:n:w:g:h")) != -1) {
+    switch (c) {
+    case 'o': {
+      int k = -1;
+      for (int i = 0; i < 6; i++) if (!strcmp(optarg, op_names[i])) k = i;
+      if (k < 0) { fprintf(stderr, "nccl_timing_bench: unknown op %s\n", optarg); return 2; }
+      op = (enum op)k;
+      break;
+    }
+    case 'b': minb = parse_size(optarg); break;
+    case 'e': maxb = parse_size(optarg); break;
+    case 'f': factor = atoi(optarg); break;
+    case 'n': iters = atoi(optarg); break;
+    case 'w': warmup = atoi(optarg); break;
+    case 'g': ngpus = atoi(optarg); break;
+    default:
+      fprintf(stderr, "usage: %s [-o OP] [-b MIN] [-e MAX] [-f FACTOR] [-n ITERS] [-w WARMUP] [-g GPUS]\n", argv[0]);
+      return c == 'h' ? 0 : 2;
+    }
+  }
+  if (factor < 2 || iters < 1 || minb > maxb) { fprintf(stderr, "nccl_timing_bench: bad arguments\n"); return 2; }
+  int ndev = 0;
+  CUDA_OK(cudaGetDeviceCount(&ndev));
+  int n = ngpus > 0 && ngpus <= ndev ? ngpus : ndev;
+  ncclComm_t *comms = calloc(n, sizeof *comms);
+  cudaStream_t *streams = calloc(n, sizeof *streams);
+  void **sb = calloc(n, sizeof *sb), **rb = calloc(n, sizeof *rb);
+  NCCL_OK(ncclCommInitAll(comms, n, NULL));
+  for (int r = 0; r < n; r++) {
+    CUDA_OK(cudaSetDevice(r));
+    CUDA_OK(cudaStreamCreateWithFlags(&streams[r], cudaStreamNonBlocking));
+    CUDA_OK(cudaMalloc(&sb[r], maxb));
+    CUDA_OK(cudaMalloc(&rb[r], maxb));
+  }
+  cudaEvent_t start, stop;
+  CUDA_OK(cudaSetDevice(0));
+  CUDA_OK(cudaEventCreate(&start));
+  CUDA_OK(cudaEventCreate(&stop));
+  printf("# nccl_timing_bench %s on %d GPUs, %d warm-up, %d iterations\n", op_names[op], n, warmup, iters);
+  printf("# %12s %12s %12s %12s %10s\n", "size", "count", "event_us", "host_us", "busbw_gbs");
+  for (size_t size = minb; size <= maxb; size *= (size_t)factor) {
+    size_t count = size / sizeof(float);
+    if ((op == ALL_GATHER || op == REDUCE_SCATTER) && count / n == 0) continue;
+    for (int i = 0; i < warmup; i++) issue(op, n, comms, streams, sb, rb, count);
+    for (int r = 0; r < n; r++) CUDA_OK(cudaStreamSynchronize(streams[r]));
+    CUDA_OK(cudaEventRecord(start, streams[0]));
+    double t0 = now_us();
+    for (int i = 0; i < iters; i++) issue(op, n, comms, streams, sb, rb, count);
+    CUDA_OK(cudaEventRecord(stop, streams[0]));
+    for (int r = 0; r < n; r++) CUDA_OK(cudaStreamSynchronize(streams[r]));
+    double t1 = now_us();
+    float ms = 0;
+    CUDA_OK(cudaEventElapsedTime(&ms, start, stop));
+    double ev_us = ms * 1e3 / iters, host_us = (t1 - t0) / iters;
+    size_t bytes = (op == ALL_GATHER || op == REDUCE_SCATTER) ? count / n * n * sizeof(float) : count * sizeof(float);
+    printf("  %12zu %12zu %12.2f %12.2f %10.2f\n", bytes, count, ev_us, host_us,
+           ev_us > 0 ? bytes / ev_us / 1e3 * bus_factor(op, n) : 0.0);
+    fflush(stdout);
+  }
+  for (int r = 0; r < n; r++) {
+    cudaSetDevice(r);
+    cudaFree(sb[r]);
+    cudaFree(rb[r]);
+    cudaStreamDestroy(streams[r]);
+    ncclCommDestroy(comms[r]);
+  }
+  free(comms); free(streams); free(sb); free(rb);
+  return 0;
+}
