@@ -71,7 +71,17 @@ void pe_slice(struct pe *e, struct pe_stream *s, struct pe_conn **recv, int nrec
       uint8_t kinds[3 * PE_MAXFAN + PE_MAXFAN];
       int nd = 0;
       for (int i = 0; i < s->nlast; i++) nd = add_dep(deps, kinds, nd, s->last[i], OPD_ORDER);
-      for (int i = 0; i < nrecv; i++) nd = add_dep(deps, kinds, nd, incoming[i], OPD_DATA);
+      for (int i = 0; i < nrecv; i++) {
+        /* Coarse form: data still accumulating in the sender's open op would make this op wait for
+         * the whole merged op (store and forward over K slices); wait for the sender's previous
+         * merged op instead, which keeps the pipeline lag of one merged op per hop. */
+        const struct pe_conn *in = recv[i];
+        if (e->coarse > 1 && incoming[i] == in->open_op && in->open_n < e->coarse) {
+          nd = add_dep(deps, kinds, nd, in->has_prev ? in->prev_op : incoming[i], OPD_DATA);
+        } else {
+          nd = add_dep(deps, kinds, nd, incoming[i], OPD_DATA);
+        }
+      }
       if (k->nsent >= (uint64_t)e->window) {
         uint64_t m = k->nsent - (uint64_t)e->window;
         if (k->nrecv <= m) { fail(e, "flow control reached past the receiver (generation order)", k); return; }
@@ -89,6 +99,10 @@ void pe_slice(struct pe *e, struct pe_stream *s, struct pe_conn **recv, int nrec
       o.transport = k->transport;
       o.kind = (uint8_t)kind;
       id = oplist_add_kinds(e->out, &o, deps, kinds, nd);
+      if (k->open_n > 0) {
+        k->prev_op = k->open_op;
+        k->has_prev = 1;
+      }
       k->open_op = id;
       k->open_n = 1;
     }

@@ -27,6 +27,8 @@ struct pe_conn {
   /* coarse form: the op slices are being merged into, and how many it holds */
   uint32_t open_op;
   int open_n;
+  uint32_t prev_op;        /* the op before open_op on this connection (valid when has_prev) */
+  int has_prev;
 };
 
 /* A sequential program at one rank (a thread group running primitives in order). */
