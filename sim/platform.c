@@ -135,6 +135,8 @@ static gchar **node_environ(const struct platform_request *req, int node, const 
   /* The user's NCCL_* settings pass through; these defaults only fill what is unset. */
   env = g_environ_setenv(env, "NCCL_TOPO_FILE", req->topo_path, FALSE);
   env = g_environ_setenv(env, "NCCL_IB_DISABLE", "1", FALSE);
+  /* NCCL's warnings land in the node's log, which a failure report quotes; --verbose shows NCCL's INFO. */
+  env = g_environ_setenv(env, "NCCL_DEBUG", req->verbose ? "INFO" : "WARN", FALSE);
   /* Capture depends on our plugins: they are always the ones loaded. */
   env = g_environ_setenv(env, "NCCL_NET_PLUGIN", lib, TRUE);
   env = g_environ_setenv(env, "NCCL_PROFILER_PLUGIN", lib, TRUE);
@@ -286,9 +288,13 @@ int platform_capture(const struct platform_request *req, struct platform_result 
       if (getppid() != parent) _exit(127);
       int devnull = open("/dev/null", O_RDONLY);
       if (devnull >= 0) dup2(devnull, 0);
-      if (logfd >= 0) {
+      /* NCCL logs to stdout; ccsim's stdout is for results, so probe output goes to the node's log, or to
+       * ccsim's stderr with --verbose. */
+      if (req->verbose) {
+        dup2(2, 1);
+      } else if (logfd >= 0) {
         dup2(logfd, 1);
-        if (!req->verbose) dup2(logfd, 2);
+        dup2(logfd, 2);
       }
       execve(probe, (char **)argv->pdata, envp);
       fprintf(stderr, "ccsim-probe: cannot start %s: %s\n", probe, strerror(errno));
