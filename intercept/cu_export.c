@@ -14,9 +14,13 @@
 
 typedef void *slot_t;
 
-static const char *const table_names[] = {"6BD5FB6C (runtime interface)", "A094798C (tools callback hooks)",
-                                          "42D85A81 (tools TLS)", "C693336E (context-local storage)",
-                                          "263E8860 (context checks)", "D4082055 (integrity check)"};
+static const char *const table_names[] = {
+    "6BD5FB6C-5BF4-E74A-8987-D93912FD9DF9 (runtime interface)",
+    "A094798C-2E74-2E74-93F2-0800200C0A66 (tools callback hooks)",
+    "42D85A81-23F6-CB47-8298-F6E78A3AECDC (tools TLS)",
+    "C693336E-1121-DF11-A8C3-68F355D89593 (context-local storage)",
+    "263E8860-7CD2-6143-92F6-BBD5006DFA7E (context checks)",
+    "D4082055-BDE6-704B-8D34-BA123C66E1F2 (integrity check)"};
 enum { T_CUDART, T_HOOKS, T_TLS, T_CLS, T_CHECKS, T_INTEGRITY };
 
 static CUresult loud_slot(int table, int slot) {
