@@ -28,14 +28,19 @@ int plan_build(const struct comm_info *c, const struct comm_decision *d, const s
   out->decision = *d;
   out->nranks = c->nranks;
   if (check_comm(c, err)) return -1;
-  if ((unsigned)d->proto >= PROTO_COUNT) {
-    g_set_error(err, PLAN_ERROR, 1, "unknown protocol %d", (int)d->proto);
-    return -1;
-  }
   if (c->nranks == 1) return 0; /* NCCL turns single-rank collectives into a local copy */
-  if (d->op == OP_SENDRECV || d->op == OP_ALLTOALL) return plan_p2p(c, d, opt, out, err);
   if ((unsigned)d->op >= OP_COUNT) {
     g_set_error(err, PLAN_ERROR, 1, "unknown operation %d", (int)d->op);
+    return -1;
+  }
+  /* p2p picks its protocol per peer pair itself (enqueue.cc addP2pToPlan) */
+  if (d->op == OP_SENDRECV || d->op == OP_ALLTOALL) return plan_p2p(c, d, opt, out, err);
+  int elem;
+  size_t count;
+  plan_kernel_count(c, d, &elem, &count);
+  if (count == 0) return 0; /* NCCL discards empty collectives (enqueue.cc taskAppend) */
+  if ((unsigned)d->proto >= PROTO_COUNT) {
+    g_set_error(err, PLAN_ERROR, 1, "unknown protocol %d", (int)d->proto);
     return -1;
   }
   struct plan_split sp;
