@@ -31,6 +31,7 @@ typedef ncclResult_t (*all_reduce_fn)(const void *, void *, size_t, ncclDataType
 typedef ncclResult_t (*send_fn)(const void *, size_t, ncclDataType_t, int, ncclComm_t, cudaStream_t);
 typedef ncclResult_t (*recv_fn)(void *, size_t, ncclDataType_t, int, ncclComm_t, cudaStream_t);
 typedef ncclResult_t (*destroy_fn)(ncclComm_t);
+typedef ncclResult_t (*split_fn)(ncclComm_t, int, int, ncclComm_t *, ncclConfig_t *);
 typedef ncclResult_t (*mem_alloc_fn)(void **, size_t);
 typedef ncclResult_t (*mem_free_fn)(void *);
 typedef const char *(*error_string_fn)(ncclResult_t);
@@ -326,6 +327,7 @@ int main(int argc, char **argv) {
   send_fn send = (send_fn)need(nccl, "ncclSend", nccl_path);
   recv_fn recv = (recv_fn)need(nccl, "ncclRecv", nccl_path);
   destroy_fn destroy = (destroy_fn)need(nccl, "ncclCommDestroy", nccl_path);
+  split_fn split = (split_fn)need(nccl, "ncclCommSplit", nccl_path);
   mem_alloc_fn mem_alloc = (mem_alloc_fn)need(nccl, "ncclMemAlloc", nccl_path);
   mem_free_fn mem_free = (mem_free_fn)need(nccl, "ncclMemFree", nccl_path);
 
@@ -435,6 +437,23 @@ int main(int argc, char **argv) {
         return 1;
       }
     if (it == 0) printf("send/recv ring %zu B: %.6f s\n", ring_bytes, (g_get_monotonic_time() - a) / 1e6);
+  }
+
+  /* Split into even and odd ranks (a second set of communicators on the same devices), reduce, destroy.
+   * Not with --graph-expect: the split communicators' rank 0 would dump its graph over the first one. */
+  if (collectives && job.nranks >= 4 && !graph_expect) {
+    ncclComm_t *halves = calloc((size_t)n, sizeof *halves);
+    NCCL_OK(group_start());
+    for (int k = 0; k < n; k++) NCCL_OK(split(comms[k], (job.first_rank + k) % 2, job.first_rank + k, &halves[k], NULL));
+    NCCL_OK(group_end());
+    NCCL_OK(group_start());
+    for (int k = 0; k < n; k++)
+      NCCL_OK(all_reduce((void *)(uintptr_t)sendbuf[k], (void *)(uintptr_t)recvbuf[k], (1 << 20) / sizeof(float),
+                         ncclFloat, ncclSum, halves[k], NULL));
+    NCCL_OK(group_end());
+    for (int k = 0; k < n; k++) NCCL_OK(destroy(halves[k]));
+    free(halves);
+    printf("split into 2 halves, reduced, destroyed\n");
   }
 
   /* NCCL's own cuMem allocator: create, reserve, map and set access on every peer; free looks it all up. */
