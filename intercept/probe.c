@@ -302,16 +302,19 @@ static void maybe_fail_during_init(void) {
 
 static double init_seconds;
 
-/* Send/recv connections are made lazily, per peer, on as many channels as NCCL gives each peer; one minimal
- * ring exchange (outside any requested call) lets the capture count them. Without requests it is also the
- * one launch per rank that carries the device-side communicator the channel graphs are read from (a send/recv
- * ring connects far fewer buffers than a collective would). */
+/* Send/recv connections are made lazily, per peer, on as many channels as NCCL gives each peer (one value
+ * for the whole communicator). One minimal exchange outside any requested call lets the capture count them:
+ * rank 0 sends to rank 1, and every rank also sends to itself, so every rank launches once (the launch
+ * carries the device-side communicator the channel graphs are read from) while only one pair of ranks pays
+ * for a connection. */
 static int need_p2p_discovery(void) {
-  return !nrequests || (nranks > 1 && op_kind != P_SENDRECV && op_kind != P_ALLTOALL);
+  return !nrequests || (op_kind != P_SENDRECV && op_kind != P_ALLTOALL);
 }
-static void p2p_ring(nccl_comm_t comm, int rank, void *sbuf, void *rbuf) {
-  nccl_check(nccl.send(sbuf, 1, NCCL_FLOAT32, (rank + 1) % nranks, comm, NULL), "ncclSend");
-  nccl_check(nccl.recv(rbuf, 1, NCCL_FLOAT32, (rank + nranks - 1) % nranks, comm, NULL), "ncclRecv");
+static void p2p_discovery(nccl_comm_t comm, int rank, void *sbuf, void *rbuf) {
+  nccl_check(nccl.send(sbuf, 1, NCCL_FLOAT32, rank, comm, NULL), "ncclSend");
+  nccl_check(nccl.recv(rbuf, 1, NCCL_FLOAT32, rank, comm, NULL), "ncclRecv");
+  if (nranks > 1 && rank == 0) nccl_check(nccl.send(sbuf, 1, NCCL_FLOAT32, 1, comm, NULL), "ncclSend");
+  if (nranks > 1 && rank == 1) nccl_check(nccl.recv(rbuf, 1, NCCL_FLOAT32, 0, comm, NULL), "ncclRecv");
 }
 
 /* ---- one node, one thread: ncclCommInitAll ---- */
@@ -328,6 +331,7 @@ static void run_single(void) {
   double t0 = now_s();
   nccl_check(nccl.comm_init_all(comms, g, NULL), "ncclCommInitAll");
   init_seconds = now_s() - t0;
+  while (fail_point("init")) pause(); /* init was quicker than the abort: wait for it */
   size_t bytes = max_buffer_bytes();
   for (int d = 0; d < g; d++) {
     set_device(d);
@@ -347,9 +351,9 @@ static void run_single(void) {
     begin_call(-1);
   }
   if (need_p2p_discovery()) {
-    wd_arm(opt_call_timeout, "a minimal send/recv ring (p2p channel discovery)");
+    wd_arm(opt_call_timeout, "a minimal send/recv (p2p channel discovery)");
     nccl_check(nccl.group_start(), "ncclGroupStart");
-    for (int d = 0; d < g; d++) p2p_ring(comms[d], d, sbufs[d], rbufs[d]);
+    for (int d = 0; d < g; d++) p2p_discovery(comms[d], d, sbufs[d], rbufs[d]);
     nccl_check(nccl.group_end(), "ncclGroupEnd");
   }
 }
@@ -365,6 +369,7 @@ static void *rank_main(void *arg) {
   double t0 = now_s();
   nccl_check(nccl.comm_init_rank(&t->comm, nranks, unique_id, t->rank), "ncclCommInitRank");
   if (t->dev == 0) init_seconds = now_s() - t0;
+  while (fail_point("init")) pause();
   size_t bytes = max_buffer_bytes();
   nccl_check(nccl.mem_alloc(&t->sbuf, bytes), "ncclMemAlloc");
   nccl_check(nccl.mem_alloc(&t->rbuf, bytes), "ncclMemAlloc");
@@ -385,10 +390,10 @@ static void *rank_main(void *arg) {
     begin_call(-1);
   }
   if (need_p2p_discovery()) {
-    if (t->dev == 0) wd_arm(opt_call_timeout, "a minimal send/recv ring (p2p channel discovery)");
+    if (t->dev == 0) wd_arm(opt_call_timeout, "a minimal send/recv (p2p channel discovery)");
     pthread_barrier_wait(&call_barrier);
     nccl_check(nccl.group_start(), "ncclGroupStart");
-    p2p_ring(t->comm, t->rank, t->sbuf, t->rbuf);
+    p2p_discovery(t->comm, t->rank, t->sbuf, t->rbuf);
     nccl_check(nccl.group_end(), "ncclGroupEnd");
   }
   pthread_barrier_wait(&call_barrier);
