@@ -38,17 +38,33 @@ int oplist_dep_kind(const struct oplist *l, const struct op *o, int k) {
 
 uint32_t oplist_add_kinds(struct oplist *l, const struct op *o, const uint32_t *deps, const uint8_t *kinds,
                           int ndeps) {
+  if (l->full || l->nops >= UINT32_MAX - 1 || l->ndep + (size_t)ndeps >= UINT32_MAX) {
+    l->full = 1;
+    return UINT32_MAX;
+  }
   if (l->nops == l->cap) {
-    l->cap = l->cap ? l->cap * 2 : 1024;
-    l->ops = g_realloc_n(l->ops, l->cap, sizeof(*l->ops));
+    size_t cap = l->cap ? l->cap * 2 : 1024;
+    struct op *ops = g_try_realloc_n(l->ops, cap, sizeof(*l->ops));
+    if (!ops) { l->full = 1; return UINT32_MAX; }
+    l->ops = ops;
+    l->cap = cap;
   }
   if (l->ndep + (size_t)ndeps > l->dep_cap) {
-    while (l->ndep + (size_t)ndeps > l->dep_cap) l->dep_cap = l->dep_cap ? l->dep_cap * 2 : 4096;
-    l->dep_pool = g_realloc_n(l->dep_pool, l->dep_cap, sizeof(*l->dep_pool));
-    if (l->dep_kind_pool) l->dep_kind_pool = g_realloc(l->dep_kind_pool, l->dep_cap);
+    size_t cap = l->dep_cap ? l->dep_cap : 4096;
+    while (l->ndep + (size_t)ndeps > cap) cap *= 2;
+    uint32_t *pool = g_try_realloc_n(l->dep_pool, cap, sizeof(*l->dep_pool));
+    if (!pool) { l->full = 1; return UINT32_MAX; }
+    l->dep_pool = pool;
+    if (l->dep_kind_pool) {
+      uint8_t *kp = g_try_realloc(l->dep_kind_pool, cap);
+      if (!kp) { l->full = 1; return UINT32_MAX; }
+      l->dep_kind_pool = kp;
+    }
+    l->dep_cap = cap;
   }
   if (kinds && !l->dep_kind_pool) { /* the first kinds: earlier deps were all program order */
-    l->dep_kind_pool = g_malloc(l->dep_cap);
+    l->dep_kind_pool = g_try_malloc(l->dep_cap ? l->dep_cap : 1);
+    if (!l->dep_kind_pool) { l->full = 1; return UINT32_MAX; }
     memset(l->dep_kind_pool, OPD_ORDER, l->ndep);
   }
   struct op *n = &l->ops[l->nops];

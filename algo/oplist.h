@@ -62,6 +62,7 @@ struct oplist {
   size_t ndep, dep_cap;
   struct comm_decision decision;
   int nranks;
+  int full;                /* set when an add failed: more than 2^32 ops or deps, or out of memory */
 };
 
 const char *op_kind_name(enum op_kind k);
@@ -69,7 +70,8 @@ const char *op_transport_name(int transport); /* "P2P", "SHM", "NET", "COLLNET",
 
 void oplist_init(struct oplist *l);
 void oplist_free(struct oplist *l);
-/* Append an op; deps are copied into dep_pool. Returns its id. */
+/* Append an op; deps are copied into dep_pool. Returns its id. When the list cannot grow (ids are
+ * 32-bit, or memory ran out) nothing is added, `full` is set and UINT32_MAX is returned. */
 #define OP_DEPS(l, o) (&(l)->dep_pool[(o)->deps_at])
 uint32_t oplist_add(struct oplist *l, const struct op *o, const uint32_t *deps, int ndeps);
 /* The same with a kind mask per dependency (kinds may be NULL: OPD_ORDER). */

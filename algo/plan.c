@@ -72,6 +72,11 @@ int plan_build(const struct comm_info *c, const struct comm_decision *d, const s
                 comm_algo_name(d->algo), comm_op_name(d->op));
     return -1;
   }
+  if (!rc && out->full) {
+    g_set_error(err, PLAN_ERROR, 3, "the op list outgrew memory or 2^32 ops/dependencies after %zu ops; "
+                "use the coarse form (plan_options.coarse, ccsim plan --coarse K)", out->nops);
+    rc = -1;
+  }
   if (rc) {
     oplist_free(out);
     oplist_init(out);

@@ -46,7 +46,7 @@ static int add_dep(uint32_t *deps, uint8_t *kinds, int n, uint32_t id, uint8_t k
 
 void pe_slice(struct pe *e, struct pe_stream *s, struct pe_conn **recv, int nrecv, struct pe_conn **send,
               int nsend, uint64_t bytes, enum op_kind kind) {
-  if (e->failed) return;
+  if (e->failed || e->out->full) return; /* plan_build reports a full list */
   uint32_t incoming[PE_MAXFAN];
   for (int i = 0; i < nrecv; i++) {
     struct pe_conn *k = recv[i];
