@@ -158,12 +158,19 @@ CUresult cuMemMap(CUdeviceptr ptr, size_t size, size_t offset, CUmemGenericAlloc
   return CUDA_SUCCESS;
 }
 
+/* Unmaps every mapping in [ptr, ptr + size): a range may have been mapped piece by piece. */
 CUresult cuMemUnmap(CUdeviceptr ptr, size_t size) {
-  struct mem_range r;
-  if (!mem_remove((uintptr_t)ptr, &r) || r.kind != MEM_VMM) return CUDA_ERROR_INVALID_VALUE;
+  struct mem_range first;
+  if (!size || !mem_find((uintptr_t)ptr, &first) || first.kind != MEM_VMM || first.base != (uintptr_t)ptr)
+    return CUDA_ERROR_INVALID_VALUE;
+  GArray *gone = mem_remove_within((uintptr_t)ptr, (uintptr_t)ptr + size);
   /* Back to an inaccessible reservation, which cuMemAddressFree releases later. */
   mmap((void *)(uintptr_t)ptr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-  vmm_handle_unref(r.handle);
+  for (guint i = 0; i < gone->len; i++) {
+    struct mem_range *r = &g_array_index(gone, struct mem_range, i);
+    if (r->kind == MEM_VMM) vmm_handle_unref(r->handle);
+  }
+  g_array_free(gone, TRUE);
   return CUDA_SUCCESS;
 }
 

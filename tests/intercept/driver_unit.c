@@ -298,6 +298,20 @@ static void test_vmm_double_mapping(void) {
   g_assert_cmpint(cuMemAddressFree(a, 2 * gran), ==, CUDA_SUCCESS);
   g_assert_cmpint(cuMemGetAddressRange(&base, &size, a + 8), ==, CUDA_ERROR_NOT_FOUND);
   g_assert_cmpint(cuMemAddressFree(a, 2 * gran), ==, CUDA_ERROR_INVALID_VALUE);
+
+  /* A range mapped in two pieces is unmapped by one call over the whole range. */
+  g_assert_cmpint(cuMemCreate(&h, gran, &prop, 0), ==, CUDA_SUCCESS);
+  g_assert_cmpint(cuMemCreate(&h2, gran, &prop, 0), ==, CUDA_SUCCESS);
+  g_assert_cmpint(cuMemAddressReserve(&a, 2 * gran, 0, 0, 0), ==, CUDA_SUCCESS);
+  g_assert_cmpint(cuMemMap(a, gran, 0, h, 0), ==, CUDA_SUCCESS);
+  g_assert_cmpint(cuMemMap(a + gran, gran, 0, h2, 0), ==, CUDA_SUCCESS);
+  g_assert_cmpint(cuMemGetAddressRange(&base, &size, a + gran + 5), ==, CUDA_SUCCESS);
+  g_assert_true(base == a + gran);
+  g_assert_cmpint(cuMemRelease(h), ==, CUDA_SUCCESS);
+  g_assert_cmpint(cuMemRelease(h2), ==, CUDA_SUCCESS);
+  g_assert_cmpint(cuMemUnmap(a, 2 * gran), ==, CUDA_SUCCESS);
+  g_assert_cmpint(cuMemGetAddressRange(&base, &size, a + gran + 5), ==, CUDA_ERROR_NOT_FOUND);
+  g_assert_cmpint(cuMemAddressFree(a, 2 * gran), ==, CUDA_SUCCESS);
 }
 
 static void test_classic_memory(void) {
