@@ -97,8 +97,9 @@ static void layout_free(struct p2p_layout *L) {
   g_free(L->node_ranks);
 }
 
-/* The round in which `rank` sends to `peer` (want_send) or receives from it, per ncclP2pSchedule. */
-static int p2p_round(const struct p2p_layout *L, int rank, int peer, gboolean want_send, const int *rank_node) {
+/* Rank `rank`'s p2p schedule (ncclP2pSchedule): for every round, the peer it sends to and the peer it
+ * receives from. */
+static void rank_schedule(const struct p2p_layout *L, int rank, const int *rank_node, int *send_of, int *recv_of) {
   int gs = L->group_size;
   int my_node = rank_node ? rank_node[rank] : 0;
   int local = L->local_rank[rank] % gs;
@@ -118,17 +119,16 @@ static int p2p_round(const struct p2p_layout *L, int rank, int peer, gboolean wa
     if (k < my_node) group += ng;
   }
   unsigned g_round = 0, g_delta = 0;
-  int round = 0, found = -1;
+  int round = 0;
   do {
     if ((int)g_delta < ngroups) {
       int sg = (group + (int)g_delta) % ngroups;
       int rg = (group - (int)g_delta + ngroups) % ngroups;
-      for (int delta = 0; delta < gs; delta++) {
+      for (int delta = 0; delta < gs && round < L->n; delta++) {
         int sl = g_local[sg] + (local + delta) % gs;
         int rl = g_local[rg] + (local - delta + gs) % gs;
-        int s = L->node_ranks[L->node_first[g_node[sg]] + sl];
-        int r = L->node_ranks[L->node_first[g_node[rg]] + rl];
-        if (found < 0 && (want_send ? s : r) == peer) found = round;
+        send_of[round] = L->node_ranks[L->node_first[g_node[sg]] + sl];
+        recv_of[round] = L->node_ranks[L->node_first[g_node[rg]] + rl];
         round++;
       }
     }
@@ -137,7 +137,6 @@ static int p2p_round(const struct p2p_layout *L, int rank, int peer, gboolean wa
   } while ((int)g_round != pow2);
   g_free(g_node);
   g_free(g_local);
-  return found;
 }
 
 static int channel_base(const struct comm_info *c, const struct p2p_layout *L, int round) {
@@ -151,20 +150,49 @@ static int channel_base(const struct comm_info *c, const struct p2p_layout *L, i
   return reverse_bits(base, log2_up(c->p2p_nchannels));
 }
 
-/* One sender -> receiver transfer of `bytes`, as addP2pToPlan and the sendrecv kernel move it. */
-static int p2p_pair(const struct comm_info *c, const struct p2p_layout *L, const struct plan_options *o, int src,
-                    int dst, size_t bytes, int nch_min, int nch_max, struct oplist *out, GError **err) {
-  int sround = p2p_round(L, src, dst, TRUE, c->rank_node);
-  int rround = p2p_round(L, dst, src, FALSE, c->rank_node);
-  if (sround < 0 || sround != rround) {
-    g_set_error(err, PLAN_ERROR, 2, "p2p schedule: rank %d sends to %d in round %d but %d receives in round %d",
-                src, dst, sround, dst, rround);
-    return -1;
+/* A channel's work batches at one rank (enqueue.cc addWorkBatchToPlan): p2p works of one round epoch
+ * (8 rounds) share a batch and run in parallel; the next batch starts when the block is done with this
+ * one. `barrier` holds the last ops of the previous batch's works at this rank and channel. */
+#define P2P_BATCH_OPS (2 * P2P_PER_BATCH)
+struct p2p_chan_state {
+  int epoch;
+  int nbarrier, nnext;
+  uint32_t barrier[P2P_BATCH_OPS], next[P2P_BATCH_OPS];
+};
+
+static struct p2p_chan_state *chan_at(struct p2p_chan_state *st, int nch, int rank, int ch, int epoch) {
+  struct p2p_chan_state *x = &st[(size_t)rank * (size_t)nch + (size_t)ch];
+  if (epoch != x->epoch) {
+    if (x->nnext) {
+      memcpy(x->barrier, x->next, (size_t)x->nnext * sizeof(uint32_t));
+      x->nbarrier = x->nnext;
+    }
+    x->nnext = 0;
+    x->epoch = epoch;
   }
-  int base = channel_base(c, L, sround);
+  return x;
+}
+
+static void chan_done(struct p2p_chan_state *x, uint32_t op) {
+  if (x->nnext < P2P_BATCH_OPS) x->next[x->nnext++] = op;
+}
+
+struct p2p_ctx {
+  const struct comm_info *c;
+  int coarse, nch_min, nch_max, epoch;
+  struct oplist *out;
+  struct p2p_chan_state *st;
+};
+
+/* One sender -> receiver transfer of `bytes` in `round`, as addP2pToPlan and the sendrecv kernel move
+ * it: parts on consecutive p2p channels from the round's base, chunks of one step each. */
+static int p2p_pair(struct p2p_ctx *x, const struct p2p_layout *L, int src, int dst, int round, size_t bytes,
+                    GError **err) {
+  const struct comm_info *c = x->c;
+  int base = channel_base(c, L, round);
   enum comm_transport tr = comm_transport_between(c, src, dst);
   gboolean network = tr == TRANSPORT_NET;
-  gboolean ll = bytes <= (size_t)nch_max * P2P_LL_THRESHOLD;
+  gboolean ll = bytes <= (size_t)x->nch_max * P2P_LL_THRESHOLD;
   enum comm_proto proto = ll ? PROTO_LL : PROTO_SIMPLE;
   size_t step = ll ? plan_buff_size(c, PROTO_LL) / PLAN_NCCL_STEPS
                    : (c->p2p_chunk_size ? c->p2p_chunk_size : plan_buff_size(c, PROTO_SIMPLE) / PLAN_NCCL_STEPS);
@@ -185,37 +213,67 @@ static int p2p_pair(const struct comm_info *c, const struct p2p_layout *L, const
     size_t minp = c->nnodes > 1 ? step / 2 : step / 8;
     size_t maxp = c->nnodes > 1 ? step : step * 32;
     size_t want = div_up(bytes, minp);
-    nparts = want < (size_t)nch_min ? (int)want : nch_min;
+    nparts = want < (size_t)x->nch_min ? (int)want : x->nch_min;
     size_t part = div_up(bytes, (size_t)nparts);
     if (part < minp) part = minp;
-    while (part > maxp && nparts <= nch_max / 2) {
+    while (part > maxp && nparts <= x->nch_max / 2) {
       nparts *= 2;
       part = div_up(bytes, (size_t)nparts);
     }
   }
   size_t part_bytes = (div_up(bytes, (size_t)nparts) + 4095) / 4096 * 4096;
+  int K = x->coarse > 1 ? x->coarse : 1;
+  uint32_t deps[2 * P2P_BATCH_OPS + 2];
+  uint8_t kinds[2 * P2P_BATCH_OPS + 2];
   for (int part = 0; part < nparts; part++) {
     int ch = (base + part) & (c->p2p_nchannels - 1);
     size_t beg = (size_t)part * part_bytes, end = (size_t)(part + 1) * part_bytes;
     if (beg > bytes) beg = bytes;
     if (end > bytes) end = bytes;
-    struct pe e;
-    pe_init(&e, out, proto, 1, o->coarse, err);
-    e.channel = ch;
-    struct pe_conn k;
-    pe_conn_init(&k, c, src, dst);
-    struct pe_stream ss, rs;
-    pe_stream_init(&ss);
-    pe_stream_init(&rs);
-    struct pe_conn *kp = &k;
-    size_t cur = 0, len = end - beg;
-    do {
-      size_t m = len - cur < chunk_data ? len - cur : chunk_data;
-      pe_slice(&e, &ss, NULL, 0, &kp, 1, m, OPK_SEND);
-      pe_slice(&e, &rs, &kp, 1, NULL, 0, 0, OPK_RECV);
-      cur += m;
-    } while (cur < len);
-    if (e.failed) return -1;
+    struct p2p_chan_state *ss = chan_at(x->st, c->p2p_nchannels, src, ch, x->epoch);
+    struct p2p_chan_state *rs = chan_at(x->st, c->p2p_nchannels, dst, ch, x->epoch);
+    size_t len = end - beg;
+    size_t nchunks = len ? div_up(len, chunk_data) : 1;
+    size_t nops = div_up(nchunks, (size_t)K);
+    uint32_t first = (uint32_t)x->out->nops, last = 0;
+    for (size_t j = 0; j < nops; j++) {
+      size_t c0 = j * (size_t)K, c1 = MIN(nchunks, c0 + (size_t)K);
+      uint64_t payload = 0, wire = 0;
+      for (size_t q = c0; q < c1; q++) {
+        uint64_t m = MIN(chunk_data, len - MIN(len, q * chunk_data));
+        payload += m;
+        wire += plan_wire_bytes(proto, m);
+      }
+      int nd = 0;
+      if (j == 0) { /* the block reaches this work after its previous batch */
+        for (int i = 0; i < ss->nbarrier; i++) { kinds[nd] = OPD_ORDER; deps[nd++] = ss->barrier[i]; }
+      } else {
+        kinds[nd] = OPD_ORDER;
+        deps[nd++] = first + (uint32_t)(j - 1);
+      }
+      /* a slot is free again once the receiver consumed the chunk NCCL_STEPS earlier; it consumes
+       * only once its own block has reached this batch */
+      if (c1 > PLAN_NCCL_STEPS) {
+        size_t jf = (c1 - 1 - PLAN_NCCL_STEPS) / (size_t)K;
+        if (jf + 1 == j) kinds[0] |= OPD_FLOW; /* the previous op: already the ORDER dependency */
+        else if (jf < j) { kinds[nd] = OPD_FLOW; deps[nd++] = first + (uint32_t)jf; }
+      }
+      if (c0 <= PLAN_NCCL_STEPS && PLAN_NCCL_STEPS < c1)
+        for (int i = 0; i < rs->nbarrier; i++) { kinds[nd] = OPD_FLOW; deps[nd++] = rs->barrier[i]; }
+      struct op op = {0};
+      op.rank_src = src;
+      op.rank_dst = dst;
+      op.channel = (int16_t)ch;
+      op.step = (int32_t)c0;
+      op.payload_bytes = payload;
+      op.wire_bytes = wire;
+      op.protocol = (uint8_t)proto;
+      op.transport = (uint8_t)tr;
+      op.kind = OPK_SEND;
+      last = oplist_add_kinds(x->out, &op, deps, kinds, nd);
+    }
+    chan_done(ss, last);
+    chan_done(rs, last);
   }
   return 0;
 }
@@ -223,13 +281,17 @@ static int p2p_pair(const struct comm_info *c, const struct p2p_layout *L, const
 int plan_p2p(const struct comm_info *c, const struct comm_decision *d, const struct plan_options *o,
              struct oplist *out, GError **err) {
   int n = c->nranks;
-  if (c->p2p_nchannels < 1 || (c->p2p_nchannels & (c->p2p_nchannels - 1))) {
-    g_set_error(err, PLAN_ERROR, 1, "communicator has %d p2p channels (NCCL uses a power of two >= 1)",
-                c->p2p_nchannels);
+  if (c->p2p_nchannels < 1 || (c->p2p_nchannels & (c->p2p_nchannels - 1)) || c->p2p_nchannels > COMM_MAX_CHANNELS) {
+    g_set_error(err, PLAN_ERROR, 1, "communicator has %d p2p channels (NCCL uses a power of two, at most %d)",
+                c->p2p_nchannels, COMM_MAX_CHANNELS);
     return -1;
   }
   if (c->p2p_nchannels_per_peer < 1) {
     g_set_error(err, PLAN_ERROR, 1, "communicator has %d p2p channels per peer", c->p2p_nchannels_per_peer);
+    return -1;
+  }
+  if (n > 4096) {
+    g_set_error(err, PLAN_ERROR, 1, "p2p decomposition is limited to 4096 ranks (got %d)", n);
     return -1;
   }
   struct p2p_layout L;
@@ -237,23 +299,41 @@ int plan_p2p(const struct comm_info *c, const struct comm_decision *d, const str
     layout_free(&L);
     return -1;
   }
-  int nch_max = c->p2p_nchannels_per_peer;
-  int nch_min = nch_max;
-  while (nch_min * n > c->p2p_nchannels && nch_min > 1) nch_min /= 2;
-  int t = d->type_size > 0 ? d->type_size : 4;
+  int *send_of = g_new(int, (size_t)n * (size_t)n), *recv_of = g_new(int, (size_t)n * (size_t)n);
+  for (int r = 0; r < n; r++) rank_schedule(&L, r, c->rank_node, send_of + (size_t)r * n, recv_of + (size_t)r * n);
   int rc = 0;
-  if (d->op == OP_SENDRECV) {
-    int off = d->root > 0 && d->root < n ? d->root : 1;
-    size_t bytes = d->bytes / (size_t)t * (size_t)t;
-    for (int r = 0; r < n && !rc; r++) rc = p2p_pair(c, &L, o, r, (r + off) % n, bytes, nch_min, nch_max, out, err);
-  } else {
-    size_t per_peer = d->bytes / (size_t)t / (size_t)n * (size_t)t;
-    /* An empty AllToAll is discarded like any empty collective; self-copies are local. */
-    if (per_peer > 0)
-      for (int r = 0; r < n && !rc; r++)
-        for (int s = 0; s < n && !rc; s++)
-          if (s != r) rc = p2p_pair(c, &L, o, r, s, per_peer, nch_min, nch_max, out, err);
+  /* the sender and the receiver must meet in the same round */
+  for (int r = 0; r < n && !rc; r++)
+    for (int k = 0; k < n && !rc; k++) {
+      int s = send_of[(size_t)r * n + k];
+      if (recv_of[(size_t)s * n + k] != r) {
+        g_set_error(err, PLAN_ERROR, 2, "p2p schedule: rank %d sends to %d in round %d, which receives from %d",
+                    r, s, k, recv_of[(size_t)s * n + k]);
+        rc = -1;
+      }
+    }
+  struct p2p_ctx x = {.c = c, .coarse = o ? o->coarse : 0, .out = out};
+  x.nch_max = c->p2p_nchannels_per_peer;
+  x.nch_min = x.nch_max;
+  while (x.nch_min * n > c->p2p_nchannels && x.nch_min > 1) x.nch_min /= 2;
+  x.st = g_new0(struct p2p_chan_state, (size_t)n * (size_t)c->p2p_nchannels);
+  int t = d->type_size > 0 ? d->type_size : 4;
+  int off = d->root > 0 && d->root < n ? d->root : 1;
+  size_t bytes = d->op == OP_SENDRECV ? d->bytes / (size_t)t * (size_t)t : d->bytes / (size_t)t / (size_t)n * (size_t)t;
+  /* An empty AllToAll is discarded like any empty collective; self-copies are local (no op). */
+  if (d->op == OP_ALLTOALL && bytes == 0) n = 0;
+  for (int round = 0; round < n && !rc; round++) {
+    x.epoch = round / P2P_PER_BATCH;
+    for (int r = 0; r < n && !rc; r++) {
+      int s = send_of[(size_t)r * (size_t)c->nranks + round];
+      if (s == r) continue;
+      if (d->op == OP_SENDRECV && s != (r + off) % n) continue;
+      rc = p2p_pair(&x, &L, r, s, round, bytes, err);
+    }
   }
+  g_free(x.st);
+  g_free(send_of);
+  g_free(recv_of);
   layout_free(&L);
   return rc;
 }

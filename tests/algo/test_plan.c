@@ -462,6 +462,38 @@ static void test_coarse_critical_path(void) {
   }
 }
 
+/* p2p work batches: works of one round epoch (8 rounds) on a channel run together, the next epoch's
+ * works wait for them. With 8 ranks everything is one epoch; with 16 there are two. */
+static void test_p2p_batches(void) {
+  for (int n = 8; n <= 16; n += 8) {
+    struct comm_info c;
+    comm_synth_build(&c, 1, n, 4);
+    struct comm_decision d = decision(OP_ALLTOALL, (size_t)n << 20, ALGO_NONE, PROTO_SIMPLE, 0);
+    struct oplist l;
+    g_assert_cmpint(build(&c, &d, 0, &l), ==, 0);
+    fixture_check_dag(&l);
+    fixture_check_wire(&l);
+    fixture_check_flow_control(&l);
+    check_conservation(&c, &d, &l);
+    int cross = 0;
+    for (size_t i = 0; i < l.nops; i++) {
+      const struct op *o = &l.ops[i];
+      const uint32_t *dp = OP_DEPS(&l, o);
+      for (int k = 0; k < o->ndeps; k++) {
+        const struct op *p = &l.ops[dp[k]];
+        if (!(oplist_dep_kind(&l, o, k) & OPD_ORDER)) continue;
+        g_assert_cmpint(p->channel, ==, o->channel);
+        g_assert_true(p->rank_src == o->rank_src || p->rank_dst == o->rank_src);
+        if (p->rank_src != o->rank_src || p->rank_dst != o->rank_dst) cross++;
+      }
+    }
+    if (n == 8) g_assert_cmpint(cross, ==, 0);
+    else g_assert_cmpint(cross, >, 0);
+    oplist_free(&l);
+    comm_info_free(&c);
+  }
+}
+
 static void test_bad_input(void) {
   struct comm_info c;
   comm_synth_build(&c, 1, 4, 4);
@@ -587,6 +619,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/plan/bad-input", test_bad_input);
   g_test_add_func("/plan/nvls", test_nvls);
   g_test_add_func("/plan/pat", test_pat);
+  g_test_add_func("/plan/p2p/batches", test_p2p_batches);
   g_test_add_func("/plan/golden", test_golden);
   g_test_add_func("/plan/json", test_json);
   return g_test_run();
