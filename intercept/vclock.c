@@ -23,8 +23,16 @@ static int64_t inside_since; /* real time the current excluded stretch began */
 static int64_t excluded;    /* real time of finished excluded stretches */
 static int64_t added;       /* modelled host time and waits */
 static bool host_real;      /* CCSIM_HOST_TIME=real: the program's own host time counts */
-static int64_t origin;      /* real time at start (CCSIM_HOST_TIME=model) */
+static int64_t origin;      /* real time at start: model-mode time starts there */
+static int64_t realtime_minus_mono; /* CLOCK_REALTIME - CLOCK_MONOTONIC at start */
 static _Thread_local int depth;
+/* Model mode: each thread that drives GPUs (it was charged host time or waited) has its own time line, so
+ * threads driving one GPU each enqueue in parallel, as on the real machine, and their clocks do not depend
+ * on how the real threads interleave; g_max is the latest of all of them. A thread that drives nothing (a
+ * main thread waiting for workers) reads g_max, so it sees the time the work took. */
+static _Thread_local int64_t t_local;
+static _Thread_local bool t_local_set, drives;
+static int64_t g_max;
 
 static void init(void) {
   real_clock_gettime = (clock_gettime_fn)dlsym(RTLD_NEXT, "clock_gettime");
@@ -37,7 +45,24 @@ static void init(void) {
     struct timespec ts;
     real_clock_gettime(CLOCK_MONOTONIC, &ts);
     origin = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    real_clock_gettime(CLOCK_REALTIME, &ts);
+    realtime_minus_mono = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - origin;
   }
+  g_max = origin;
+}
+
+/* This thread's model-mode time; caller holds the lock. */
+static int64_t *local_locked(void) {
+  if (!t_local_set) {
+    t_local = g_max;
+    t_local_set = true;
+  }
+  return &t_local;
+}
+
+static void publish_locked(void) {
+  drives = true;
+  if (t_local > g_max) g_max = t_local;
 }
 
 bool vclock_active(void) {
@@ -59,7 +84,6 @@ int64_t vclock_real_ns(void) {
 
 /* G - real monotonic time at real time `now`; caller holds the lock. */
 static int64_t offset_locked(int64_t now) {
-  if (!host_real) return origin + added - now; /* only modelled costs and waits move the clock */
   int64_t ex = excluded + (inside > 0 ? now - inside_since : 0);
   return added - ex;
 }
@@ -68,7 +92,7 @@ int64_t vclock_now_ns(void) {
   int64_t now = vclock_real_ns();
   if (!active) return now;
   pthread_mutex_lock(&lock);
-  int64_t g = now + offset_locked(now);
+  int64_t g = host_real ? now + offset_locked(now) : *local_locked();
   pthread_mutex_unlock(&lock);
   return g;
 }
@@ -92,7 +116,12 @@ void vclock_leave(void) {
 void vclock_charge_ns(int64_t ns) {
   if (!vclock_active() || ns <= 0) return;
   pthread_mutex_lock(&lock);
-  added += ns;
+  if (host_real) {
+    added += ns;
+  } else {
+    *local_locked() += ns;
+    publish_locked();
+  }
   pthread_mutex_unlock(&lock);
 }
 
@@ -100,18 +129,35 @@ void vclock_advance_to(int64_t t) {
   if (!vclock_active()) return;
   int64_t now = real_of(CLOCK_MONOTONIC);
   pthread_mutex_lock(&lock);
-  int64_t g = now + offset_locked(now);
-  if (t > g) added += t - g;
+  if (host_real) {
+    int64_t g = now + offset_locked(now);
+    if (t > g) added += t - g;
+  } else {
+    int64_t *l = local_locked();
+    if (t > *l) *l = t;
+    publish_locked();
+  }
   pthread_mutex_unlock(&lock);
 }
 
-static int64_t offset_now(void) {
+/* Virtual monotonic time as a clock read by this thread sees it (model mode: no real time in it at all, so
+ * readings are deterministic). */
+static int64_t read_virtual(void) {
   int64_t now = real_of(CLOCK_MONOTONIC);
   pthread_mutex_lock(&lock);
-  int64_t off = offset_locked(now);
+  int64_t v;
+  if (host_real) {
+    v = now + offset_locked(now);
+  } else {
+    int64_t *l = local_locked();
+    if (!drives && g_max > *l) *l = g_max;
+    v = *l;
+  }
   pthread_mutex_unlock(&lock);
-  return off;
+  return v;
 }
+
+static bool realtime_clock(clockid_t id) { return id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE; }
 
 static bool shifted_clock(clockid_t id) {
   return id == CLOCK_MONOTONIC || id == CLOCK_MONOTONIC_RAW || id == CLOCK_MONOTONIC_COARSE ||
@@ -124,7 +170,7 @@ int clock_gettime(clockid_t id, struct timespec *ts) {
   if (!real_clock_gettime) return -1;
   int rc = real_clock_gettime(id, ts);
   if (rc != 0 || !active || !shifted_clock(id)) return rc;
-  int64_t t = (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec + offset_now();
+  int64_t t = read_virtual() + (realtime_clock(id) ? realtime_minus_mono : 0);
   ts->tv_sec = t / 1000000000;
   ts->tv_nsec = t % 1000000000;
   return 0;
@@ -135,7 +181,7 @@ int gettimeofday(struct timeval *tv, void *tz) {
   if (!real_gettimeofday) return -1;
   int rc = real_gettimeofday(tv, tz);
   if (rc != 0 || !active) return rc;
-  int64_t t = (int64_t)tv->tv_sec * 1000000 + tv->tv_usec + offset_now() / 1000;
+  int64_t t = (read_virtual() + realtime_minus_mono) / 1000;
   tv->tv_sec = t / 1000000;
   tv->tv_usec = t % 1000000;
   return 0;

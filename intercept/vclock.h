@@ -4,7 +4,8 @@
  *   model (default): G = start + modelled host costs + waits for simulated GPU work. Only NCCL's enqueue
  *     (priced by the network model, whose host costs were fitted to whole benchmark loops on the real
  *     machine) and waiting on the GPU move the clock; the program's own host code takes no time. Runs are
- *     deterministic.
+ *     deterministic. Each thread that drives GPUs keeps its own time line (threads enqueue in parallel);
+ *     other threads read the latest time of any thread.
  *   real: G = real time - time spent inside ccsim's own calls (NCCL API calls, driver synchronisation) +
  *     modelled host costs + waits: the program's own host code counts at this machine's speed.
  * Either way NCCL's enqueue costs what the model says it costs on the real machine (not what it costs on

@@ -1,14 +1,16 @@
 /* nccl_timing_bench.c — a benchmark that times NCCL collectives the way NCCL users do: one thread drives
- * every GPU (ncclCommInitAll), per size a few warm-up calls, then a loop of grouped calls between two CUDA
- * events and two host timer readings, a stream synchronize, and the time per call from both. It knows
- * nothing about ccsim; under `ccsim run` it prints predicted times.
+ * every GPU (ncclCommInitAll; or with -t one thread per GPU, ncclCommInitRank), per size a few warm-up
+ * calls, then a loop of calls between two CUDA events and two host timer readings, a stream synchronize,
+ * and the time per call from both. It knows nothing about ccsim; under `ccsim run` it prints predicted
+ * times.
  *
  * Usage: nccl_timing_bench [-o all_reduce|all_gather|reduce_scatter|broadcast|reduce|sendrecv]
- *                          [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-n ITERS] [-w WARMUP] [-g GPUS]
- * Output: one line per size: "size count event_us host_us busbw_gbs".
+ *                          [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-n ITERS] [-w WARMUP] [-g GPUS] [-t]
+ * Output: one line per size: "size count event_us host_us busbw_gbs" (with -t: rank 0's thread's view).
  */
 #include <cuda_runtime.h>
 #include <nccl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +49,11 @@ static double bus_factor(enum op op, int n) {
   }
 }
 
-static void issue(enum op op, int n, ncclComm_t *comms, cudaStream_t *streams, void **sb, void **rb, size_t count) {
+/* Issues one call on ranks [r0, r1) (all ranks of one thread) as one group. */
+static void issue_ranks(enum op op, int n, int r0, int r1, ncclComm_t *comms, cudaStream_t *streams, void **sb,
+                        void **rb, size_t count) {
   NCCL_OK(ncclGroupStart());
-  for (int r = 0; r < n; r++) {
+  for (int r = r0; r < r1; r++) {
     switch (op) {
     case ALL_REDUCE: NCCL_OK(ncclAllReduce(sb[r], rb[r], count, ncclFloat, ncclSum, comms[r], streams[r])); break;
     case ALL_GATHER: NCCL_OK(ncclAllGather(sb[r], rb[r], count / n, ncclFloat, comms[r], streams[r])); break;
@@ -65,11 +69,70 @@ static void issue(enum op op, int n, ncclComm_t *comms, cudaStream_t *streams, v
   NCCL_OK(ncclGroupEnd());
 }
 
+static void issue(enum op op, int n, ncclComm_t *comms, cudaStream_t *streams, void **sb, void **rb, size_t count) {
+  issue_ranks(op, n, 0, n, comms, streams, sb, rb, count);
+}
+
+/* -t: one thread per GPU. */
+struct thread_args {
+  int rank, n, iters, warmup, factor;
+  enum op op;
+  size_t minb, maxb;
+  ncclUniqueId id;
+  ncclComm_t *comms;
+  cudaStream_t *streams;
+  void **sb, **rb;
+};
+static pthread_barrier_t barrier;
+
+static void *rank_thread(void *p) {
+  struct thread_args *a = p;
+  int r = a->rank, n = a->n;
+  CUDA_OK(cudaSetDevice(r));
+  NCCL_OK(ncclCommInitRank(&a->comms[r], n, a->id, r));
+  CUDA_OK(cudaStreamCreateWithFlags(&a->streams[r], cudaStreamNonBlocking));
+  CUDA_OK(cudaMalloc(&a->sb[r], a->maxb));
+  CUDA_OK(cudaMalloc(&a->rb[r], a->maxb));
+  cudaEvent_t start, stop;
+  CUDA_OK(cudaEventCreate(&start));
+  CUDA_OK(cudaEventCreate(&stop));
+  for (size_t size = a->minb; size <= a->maxb; size *= (size_t)a->factor) {
+    size_t count = size / sizeof(float);
+    if ((a->op == ALL_GATHER || a->op == REDUCE_SCATTER) && count / n == 0) continue;
+    for (int i = 0; i < a->warmup; i++) issue_ranks(a->op, n, r, r + 1, a->comms, a->streams, a->sb, a->rb, count);
+    CUDA_OK(cudaStreamSynchronize(a->streams[r]));
+    pthread_barrier_wait(&barrier);
+    CUDA_OK(cudaEventRecord(start, a->streams[r]));
+    double t0 = now_us();
+    for (int i = 0; i < a->iters; i++) issue_ranks(a->op, n, r, r + 1, a->comms, a->streams, a->sb, a->rb, count);
+    CUDA_OK(cudaEventRecord(stop, a->streams[r]));
+    CUDA_OK(cudaStreamSynchronize(a->streams[r]));
+    pthread_barrier_wait(&barrier);
+    double t1 = now_us();
+    float ms = 0;
+    CUDA_OK(cudaEventElapsedTime(&ms, start, stop));
+    if (r == 0) {
+      double ev_us = ms * 1e3 / a->iters, host_us = (t1 - t0) / a->iters;
+      size_t bytes = (a->op == ALL_GATHER || a->op == REDUCE_SCATTER) ? count / n * n * sizeof(float) : count * sizeof(float);
+      printf("  %12zu %12zu %12.2f %12.2f %10.2f\n", bytes, count, ev_us, host_us,
+             ev_us > 0 ? bytes / ev_us / 1e3 * bus_factor(a->op, n) : 0.0);
+      fflush(stdout);
+    }
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  cudaFree(a->sb[r]);
+  cudaFree(a->rb[r]);
+  cudaStreamDestroy(a->streams[r]);
+  ncclCommDestroy(a->comms[r]);
+  return NULL;
+}
+
 int main(int argc, char **argv) {
   enum op op = ALL_REDUCE;
   size_t minb = 8, maxb = 32 << 20;
-  int factor = 2, iters = 20, warmup = 5, ngpus = 0, c;
-  while ((c = getopt(argc, argv, "o:b:e:f:n:w:g:h")) != -1) {
+  int factor = 2, iters = 20, warmup = 5, ngpus = 0, threads = 0, c;
+  while ((c = getopt(argc, argv, "o:b:e:f:n:w:g:th")) != -1) {
     switch (c) {
     case 'o': {
       int k = -1;
@@ -84,8 +147,9 @@ int main(int argc, char **argv) {
     case 'n': iters = atoi(optarg); break;
     case 'w': warmup = atoi(optarg); break;
     case 'g': ngpus = atoi(optarg); break;
+    case 't': threads = 1; break;
     default:
-      fprintf(stderr, "usage: %s [-o OP] [-b MIN] [-e MAX] [-f FACTOR] [-n ITERS] [-w WARMUP] [-g GPUS]\n", argv[0]);
+      fprintf(stderr, "usage: %s [-o OP] [-b MIN] [-e MAX] [-f FACTOR] [-n ITERS] [-w WARMUP] [-g GPUS] [-t]\n", argv[0]);
       return c == 'h' ? 0 : 2;
     }
   }
@@ -96,6 +160,26 @@ int main(int argc, char **argv) {
   ncclComm_t *comms = calloc(n, sizeof *comms);
   cudaStream_t *streams = calloc(n, sizeof *streams);
   void **sb = calloc(n, sizeof *sb), **rb = calloc(n, sizeof *rb);
+  if (threads) {
+    printf("# nccl_timing_bench %s on %d GPUs, one thread each, %d warm-up, %d iterations\n", op_names[op], n, warmup,
+           iters);
+    printf("# %12s %12s %12s %12s %10s\n", "size", "count", "event_us", "host_us", "busbw_gbs");
+    struct thread_args *ta = calloc(n, sizeof *ta);
+    pthread_t *tid = calloc(n, sizeof *tid);
+    ncclUniqueId id;
+    NCCL_OK(ncclGetUniqueId(&id));
+    pthread_barrier_init(&barrier, NULL, (unsigned)n);
+    for (int r = 0; r < n; r++) {
+      ta[r] = (struct thread_args){.rank = r, .n = n, .iters = iters, .warmup = warmup, .factor = factor, .op = op,
+                                   .minb = minb, .maxb = maxb, .id = id, .comms = comms, .streams = streams,
+                                   .sb = sb, .rb = rb};
+      pthread_create(&tid[r], NULL, rank_thread, &ta[r]);
+    }
+    for (int r = 0; r < n; r++) pthread_join(tid[r], NULL);
+    pthread_barrier_destroy(&barrier);
+    free(ta); free(tid); free(comms); free(streams); free(sb); free(rb);
+    return 0;
+  }
   NCCL_OK(ncclCommInitAll(comms, n, NULL));
   for (int r = 0; r < n; r++) {
     CUDA_OK(cudaSetDevice(r));
