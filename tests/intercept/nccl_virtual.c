@@ -410,7 +410,9 @@ int main(int argc, char **argv) {
 
   /* Between virtual nodes nothing moves data, so proxies would wait forever: init and destroy only. */
   int collectives = !job.multi_node;
+  gint64 steady_start = 0;
   for (int it = 0; collectives && it < iterations; it++) {
+    if (it == 1) steady_start = g_get_monotonic_time(); /* after the lazy connects of the first pass */
     for (size_t s = 0; s < G_N_ELEMENTS(sizes); s++) {
       gint64 a = g_get_monotonic_time();
       NCCL_OK(group_start());
@@ -438,6 +440,10 @@ int main(int argc, char **argv) {
       }
     if (it == 0) printf("send/recv ring %zu B: %.6f s\n", ring_bytes, (g_get_monotonic_time() - a) / 1e6);
   }
+  if (collectives && iterations > 1)
+    printf("steady state: %.1f us per grouped call (%d passes of %zu calls)\n",
+           (g_get_monotonic_time() - steady_start) / (double)((iterations - 1) * (G_N_ELEMENTS(sizes) + 1)),
+           iterations - 1, G_N_ELEMENTS(sizes) + 1);
 
   /* Split into even and odd ranks (a second set of communicators on the same devices), reduce, destroy.
    * Not with --graph-expect: the split communicators' rank 0 would dump its graph over the first one. */
