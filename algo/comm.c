@@ -23,6 +23,8 @@ void comm_info_free(struct comm_info *c) {
   g_free(c->rank_node);
   g_free(c->rank_dev);
   g_free(c->transport);
+  g_free(c->nvls_heads);
+  c->nvls_heads = NULL;
   c->channels = NULL;
   c->rank_node = c->rank_dev = NULL;
   c->transport = NULL;

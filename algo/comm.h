@@ -57,6 +57,9 @@ struct comm_info {
   /* transport[a*nranks+b]: how a sends to b where they are neighbours; -1 where not connected/known */
   int8_t *transport;
   size_t nvls_chunk_size;  /* NCCL_NVLS_CHUNKSIZE as NCCL used it; 0 = NCCL's default (128 KiB) */
+  int nvls_nheads;         /* NVLS heads per node where known (0: one per local rank) */
+  int *nvls_heads;         /* nvls_nheads x nnodes: rank of head h on node k at [h*nnodes+k]; NULL: the
+                            * h-th rank of each node (by rank id) */
 };
 
 /* How `a` reaches `b`: the captured transport where known, else P2P inside a node and NET across. */

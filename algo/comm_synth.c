@@ -27,7 +27,7 @@ static void btree(int n, int rank, int *up, int *d0, int *d1) {
 }
 
 /* Second tree: mirrored for an even node count, shifted by one for an odd one. */
-static void dtree(int n, int rank, int which, int *up, int *d0, int *d1) {
+void comm_dtree(int n, int rank, int which, int *up, int *d0, int *d1) {
   if (which == 0) { btree(n, rank, up, d0, d1); return; }
   int u, a, b;
   if (n % 2 == 1) {
@@ -59,7 +59,7 @@ void comm_synth_build(struct comm_info *c, int nnodes, int gpn, int nchannels) {
     c->rank_dev[r] = r % gpn;
   }
   c->nchannels = nchannels;
-  c->nvls_channels = nnodes == 1 && gpn > 2 ? 16 : 0;
+  c->nvls_channels = gpn > 2 ? 16 : 0; /* as if the nodes had NVSwitches */
   c->p2p_nchannels = 1;
   while (c->p2p_nchannels < nchannels) c->p2p_nchannels <<= 1;
   /* paths.cc: per-peer channels are the fewest NCCL would open to any peer: many over NVLink, 2
@@ -83,7 +83,7 @@ void comm_synth_build(struct comm_info *c, int nnodes, int gpn, int nchannels) {
       if (local < gpn - 1) t->down[0] = r + 1;
       if (local == 0 && nnodes > 1) {
         int up, d0, d1;
-        dtree(nnodes, node, which, &up, &d0, &d1);
+        comm_dtree(nnodes, node, which, &up, &d0, &d1);
         if (up >= 0) t->up = up * gpn;
         int k = local < gpn - 1 ? 1 : 0;
         if (d0 >= 0) t->down[k++] = d0 * gpn;

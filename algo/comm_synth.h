@@ -12,6 +12,10 @@
 
 #include "comm.h"
 
+/* NCCL's double binary tree over n members (graph/trees.cc ncclGetDtree): `which` 0 or 1 picks the
+ * tree; -1 where there is no parent or child. */
+void comm_dtree(int n, int member, int which, int *up, int *down0, int *down1);
+
 /* Fills c (free with comm_info_free). nchannels <= COMM_MAX_CHANNELS. */
 void comm_synth_build(struct comm_info *c, int nnodes, int gpus_per_node, int nchannels);
 

@@ -62,6 +62,10 @@ int plan_build(const struct comm_info *c, const struct comm_decision *d, const s
     if (plan_collective_split(c, d, &sp, err)) return -1;
     rc = plan_nvls(c, d, opt, &sp, out, err);
     break;
+  case ALGO_NVLS_TREE:
+    if (plan_collective_split(c, d, &sp, err)) return -1;
+    rc = plan_nvls_tree(c, d, opt, &sp, out, err);
+    break;
   case ALGO_PAT:
     if (plan_collective_split(c, d, &sp, err)) return -1;
     rc = plan_pat(c, d, opt, &sp, out, err);

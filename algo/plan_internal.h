@@ -70,6 +70,8 @@ int plan_tree(const struct comm_info *c, const struct comm_decision *d, const st
               const struct plan_split *sp, struct oplist *out, GError **err);
 int plan_nvls(const struct comm_info *c, const struct comm_decision *d, const struct plan_options *o,
               const struct plan_split *sp, struct oplist *out, GError **err);
+int plan_nvls_tree(const struct comm_info *c, const struct comm_decision *d, const struct plan_options *o,
+                   const struct plan_split *sp, struct oplist *out, GError **err);
 int plan_pat(const struct comm_info *c, const struct comm_decision *d, const struct plan_options *o,
              const struct plan_split *sp, struct oplist *out, GError **err);
 int plan_p2p(const struct comm_info *c, const struct comm_decision *d, const struct plan_options *o,

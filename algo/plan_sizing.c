@@ -76,6 +76,15 @@ static size_t coll_chunk_size(const struct comm_info *c, const struct comm_decis
     if (nbytes < 64 * concurrent * chunk && chunk > 65536) chunk = 65536;
     if (nbytes < 8 * concurrent * chunk && chunk > 32768) chunk = 32768;
     if (nbytes < 2 * concurrent * chunk && chunk > 16384) chunk = 16384;
+  } else if (d->algo == ALGO_NVLS_TREE) {
+    uint64_t concurrent = nch * (uint64_t)plan_nvls_heads(c);
+    chunk = c->nvls_chunk_size ? c->nvls_chunk_size : 128 * 1024;
+    size_t max_chunk = c->nnodes >= 4 ? 65536 : chunk; /* NCCL_NVLSTREE_MAX_CHUNKSIZE default */
+    if (chunk > max_chunk) chunk = max_chunk;
+    if (nbytes < 32 * concurrent * chunk && chunk > 262144) chunk = 262144;
+    if (nbytes < 16 * concurrent * chunk && chunk > 131072) chunk = 131072;
+    if (nbytes < 4 * concurrent * chunk && chunk > 65536) chunk = 65536;
+    if (nbytes < 1 * concurrent * chunk && chunk > 32768) chunk = 32768;
   } else if (d->algo == ALGO_TREE && d->proto == PROTO_LL128) {
     int nnodes = c->nnodes > 0 ? c->nnodes : 1;
     float ppn = c->nranks / (float)nnodes;
@@ -92,7 +101,8 @@ static size_t coll_chunk_size(const struct comm_info *c, const struct comm_decis
 }
 
 int plan_nvls_heads(const struct comm_info *c) {
-  /* Single node: every local rank is a head. */
+  if (c->nvls_nheads > 0) return c->nvls_nheads;
+  /* without the captured heads: every local rank is a head (single node: always so) */
   return c->nranks / (c->nnodes > 0 ? c->nnodes : 1);
 }
 

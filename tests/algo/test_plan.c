@@ -494,6 +494,46 @@ static void test_p2p_batches(void) {
   }
 }
 
+/* NVLS_TREE: in-switch reduction per node, a tree across the nodes' heads, multicast back. */
+static void test_nvls_tree(void) {
+  const int nodes_list[] = {2, 3, 4};
+  for (size_t ni = 0; ni < G_N_ELEMENTS(nodes_list); ni++) {
+    int nn = nodes_list[ni], gpn = 4;
+    struct comm_info c;
+    comm_synth_build(&c, nn, gpn, 8);
+    uint64_t S = 50000000;
+    struct comm_decision d = decision(OP_ALL_REDUCE, S, ALGO_NVLS_TREE, PROTO_SIMPLE, 8);
+    for (int K = 1; K <= 4; K += 3) {
+      struct oplist l;
+      g_assert_cmpint(build(&c, &d, K, &l), ==, 0);
+      fixture_check_dag(&l);
+      fixture_check_wire(&l);
+      struct plan_totals t;
+      plan_totals_compute(&l, c.nranks, &t);
+      uint64_t n = (uint64_t)(nn * gpn);
+      g_assert_cmpuint(t.payload, ==, 2 * n * S + 2 * (uint64_t)(nn - 1) * S);
+      plan_totals_free(&t);
+      uint64_t *mc = g_new0(uint64_t, n);
+      for (size_t i = 0; i < l.nops; i++) {
+        const struct op *o = &l.ops[i];
+        if (o->transport == TRANSPORT_NVLS) {
+          g_assert_cmpint(c.rank_node[o->rank_src], ==, c.rank_node[o->rank_dst]);
+          if (o->kind != OPK_SEND) mc[o->rank_dst] += o->payload_bytes;
+        } else {
+          /* tree ops join the same head index on different nodes */
+          g_assert_cmpint(c.rank_node[o->rank_src], !=, c.rank_node[o->rank_dst]);
+          g_assert_cmpint(c.rank_dev[o->rank_src], ==, c.rank_dev[o->rank_dst]);
+          g_assert_cmpint(o->transport, ==, TRANSPORT_NET);
+        }
+      }
+      for (uint64_t r = 0; r < n; r++) g_assert_cmpuint(mc[r], ==, S / 4 * 4);
+      g_free(mc);
+      oplist_free(&l);
+    }
+    comm_info_free(&c);
+  }
+}
+
 static void test_bad_input(void) {
   struct comm_info c;
   comm_synth_build(&c, 1, 4, 4);
@@ -619,6 +659,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/plan/bad-input", test_bad_input);
   g_test_add_func("/plan/nvls", test_nvls);
   g_test_add_func("/plan/pat", test_pat);
+  g_test_add_func("/plan/nvls-tree", test_nvls_tree);
   g_test_add_func("/plan/p2p/batches", test_p2p_batches);
   g_test_add_func("/plan/golden", test_golden);
   g_test_add_func("/plan/json", test_json);
