@@ -353,6 +353,10 @@ static void close_launch(struct st_launch *l) {
   l->comm_id = t->comm_id;
   l->inst_key = g_strdup(key);
   if (!recent) recent = g_ptr_array_new();
+  if (recent->len >= 4096) { /* launches outside any wrapped API call (NCCL reached directly): keep a window */
+    launch_unref(g_ptr_array_index(recent, 0));
+    g_ptr_array_remove_index(recent, 0);
+  }
   g_ptr_array_add(recent, launch_ref(l));
   add_to_instance(l, key, t->comm_id, t->nranks, c->local > 0 ? c->local : t->nranks);
   resolve_ready();
@@ -421,6 +425,7 @@ void simtime_note_comm(uint64_t comm_id, int rank, int nranks, int nnodes) {
   (void)rank;
   (void)nnodes;
   if (!simtime_active()) return;
+  simtime_report("nccl-init", NULL); /* also when the program reaches NCCL without our API wrappers */
   pthread_mutex_lock(&lock);
   comm_state(comm_id, nranks)->local++;
   pthread_mutex_unlock(&lock);
