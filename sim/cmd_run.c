@@ -161,6 +161,7 @@ int cmd_run(int argc, char **argv) {
     "NCCL_* variables pass through to NCCL. Exit status: the program's (128+N after signal N, 124 after\n"
     "the time limit, 3 when it exited 0 without ever initialising NCCL).");
   g_option_context_add_main_entries(ctx, entries, NULL);
+  g_option_context_set_strict_posix(ctx, TRUE); /* options after PROGRAM are the program's, even without -- */
   GError *err = NULL;
   int rc = 2;
   char *lib = NULL, *topo = NULL, *tmpdir = NULL, *report = NULL, *trace_tmp = NULL;
