@@ -11,7 +11,7 @@
 int cmd_bench(int argc, char **argv) {
   gchar *topo = NULL, *op_name = NULL, *min_s = NULL, *max_s = NULL, *timeline = NULL, *params = NULL,
         *nccl = NULL, *incr_s = NULL;
-  gint nodes = 1, gpus = 0, factor = 2, iters = 20, warmup = 1, coarse = 0;
+  gint nodes = 1, gpus = 0, factor = 2, iters = 20, warmup = 1, coarse = 0, per_thread = 0;
   gboolean verbose = FALSE, quiet = FALSE;
   GOptionEntry entries[] = {
     {"topo", 't', 0, G_OPTION_ARG_FILENAME, &topo, "node topology XML (NCCL format), required", "FILE"},
@@ -23,6 +23,8 @@ int cmd_bench(int argc, char **argv) {
     {"stepbytes", 'i', 0, G_OPTION_ARG_STRING, &incr_s, "add N bytes between points instead of multiplying", "N"},
     {"nodes", 'N', 0, G_OPTION_ARG_INT, &nodes, "virtual nodes (default 1)", "N"},
     {"gpus", 'g', 0, G_OPTION_ARG_INT, &gpus, "GPUs per node (default: all in the topology)", "G"},
+    {"gpus-per-thread", 0, 0, G_OPTION_ARG_INT, &per_thread, "GPUs one host thread drives, as nccl-tests' -g "
+     "(default: all GPUs of a node, i.e. one process with -g G; 1 for one process per GPU)", "N"},
     {"iters", 'n', 0, G_OPTION_ARG_INT, &iters, "iterations nccl-tests would run (printed in the header; the "
      "simulation is deterministic, one iteration is timed)", "N"},
     {"warmup_iters", 'w', 0, G_OPTION_ARG_INT, &warmup, "warm-up iterations (printed in the header)", "N"},
@@ -71,7 +73,8 @@ int cmd_bench(int argc, char **argv) {
             min_s && !sweep_parse_size(min_s, &minb) ? min_s : max_s && !sweep_parse_size(max_s, &maxb) ? max_s : incr_s);
     goto out;
   }
-  if (minb > maxb || (!incr && factor < 2) || nodes < 1 || gpus < 0 || iters < 1 || warmup < 0 || coarse < 0) {
+  if (minb > maxb || (!incr && factor < 2) || nodes < 1 || gpus < 0 || iters < 1 || warmup < 0 || coarse < 0 ||
+      per_thread < 0) {
     fprintf(stderr, "%s: need minbytes <= maxbytes, stepfactor >= 2 (or stepbytes), nodes >= 1, gpus >= 0, "
                     "iters >= 1\n", argv[0]);
     goto out;
@@ -87,6 +90,7 @@ int cmd_bench(int argc, char **argv) {
     .topo_path = topo, .nodes = nodes, .gpus = gpus, .op = op, .sizes = (size_t *)(void *)sizes->data,
     .nsizes = (int)sizes->len, .type_size = 4, .params_path = params, .nccl_path = nccl,
     .timeline_path = timeline, .coarse = coarse, .verbose = verbose, .progress = !quiet && sizes->len > 0,
+    .gpus_per_thread = per_thread,
   };
   struct sweep_result res;
   rc = 1;
@@ -95,7 +99,7 @@ int cmd_bench(int argc, char **argv) {
     g_array_free(sizes, TRUE);
     goto out;
   }
-  struct nt_header h = {.op = op, .nranks = res.nranks, .min_bytes = minb, .max_bytes = maxb,
+  struct nt_header h = {.op = op, .nranks = res.nranks, .gpus_per_thread = res.nlocal, .min_bytes = minb, .max_bytes = maxb,
                         .step_factor = incr ? 0 : factor, .warmup_iters = warmup, .iters = iters,
                         .rank_desc = (const char *const *)res.rank_desc};
   nt_print_header(stdout, &h);

@@ -85,7 +85,7 @@ int cmd_compare(int argc, char **argv) {
   struct sweep_request req = {
     .topo_path = topo, .nodes = nodes, .gpus = gpus, .op = op, .sizes = (size_t *)(void *)sizes->data,
     .nsizes = (int)sizes->len, .type_size = 4, .params_path = params, .nccl_path = nccl, .coarse = coarse,
-    .verbose = verbose, .progress = !quiet,
+    .verbose = verbose, .progress = !quiet, .gpus_per_thread = log.gpus_per_thread,
   };
   struct sweep_result res;
   if (sizes->len == 0) {

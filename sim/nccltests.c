@@ -50,7 +50,8 @@ void nt_print_header(FILE *f, const struct nt_header *h) {
   fprintf(f,
           "# nThread 1 nGpus %d minBytes %zu maxBytes %zu step: %d(factor) warmup iters: %d iters: %d agg iters: 1 "
           "validation: 0 graph: 0 unalign: 0\n",
-          h->nranks, h->min_bytes, h->max_bytes, h->step_factor, h->warmup_iters, h->iters);
+          h->gpus_per_thread > 0 ? h->gpus_per_thread : h->nranks, h->min_bytes, h->max_bytes, h->step_factor,
+          h->warmup_iters, h->iters);
   fprintf(f, "#\n# Using devices\n");
   for (int r = 0; r < h->nranks; r++)
     fprintf(f, "#  Rank %2d Group  0 Pid %6d on %10s %s\n", r, 0, "ccsim",
@@ -233,6 +234,7 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
     rc = -1;
   }
   out->nranks = rank_lines ? rank_lines : nthread * ngpus;
+  out->gpus_per_thread = ngpus;
   g_ptr_array_free(tok, TRUE);
   g_strfreev(lines);
   if (rc) nt_log_free(out);

@@ -23,6 +23,7 @@ const char *nt_test_name(enum comm_op op);  /* "all_reduce_perf", ... */
 struct nt_header {
   enum comm_op op;
   int nranks;
+  int gpus_per_thread;          /* printed as nGpus; 0: nranks */
   size_t min_bytes, max_bytes;
   int step_factor;
   int warmup_iters, iters;
@@ -46,6 +47,7 @@ struct nt_row {
 struct nt_log {
   int op;             /* enum comm_op, -1 when the log does not say */
   int nranks;         /* "# Rank" lines, or nThread*nGpus; 0 when unknown */
+  int gpus_per_thread; /* nGpus of the header (-g): GPUs one host thread drives; 0 when unknown */
   GArray *rows;       /* struct nt_row */
 };
 

@@ -94,6 +94,7 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *out, GError 
   out->nnodes = pr.comm.nnodes > 0 ? pr.comm.nnodes : nodes;
   out->nlocal = out->nranks / (out->nnodes > 0 ? out->nnodes : 1);
   if (out->nlocal < 1) out->nlocal = 1;
+  if (req->gpus_per_thread > 0 && req->gpus_per_thread < out->nlocal) out->nlocal = req->gpus_per_thread;
   out->sm = sys->ngpus > 0 ? sys->gpus[0].sm : 90;
   if (req->params_path) params_path = g_strdup(req->params_path);
   else if (!(params_path = netmodel_params_find(out->sm, err))) goto out;

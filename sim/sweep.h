@@ -19,6 +19,7 @@ struct sweep_request {
   const char *nccl_path;     /* NULL: default library */
   const char *timeline_path; /* NULL: none */
   int coarse;                /* plan_options.coarse */
+  int gpus_per_thread;       /* GPUs one host thread enqueues to (nccl-tests -g); 0 = all of a node */
   gboolean verbose;
   gboolean progress;         /* report progress on stderr */
 };

@@ -141,6 +141,9 @@ int main(int argc, char **argv) {
   g_free(nio);
   g_free(nii);
   g_free(params);
+  g_free(bytes_s);
+  g_free(op_s);
+  g_free(proto_s);
   g_option_context_free(ctx);
   return 0;
 }
