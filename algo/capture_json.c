@@ -103,6 +103,29 @@ static const cJSON *find_call_cost(const struct doc *docs, int n, int index) {
   return NULL;
 }
 
+/* NVLS heads (optional keys): rank r with nvls_head_rank h on node k is head h of node k. Left unknown
+ * (NULL) unless every head of every node was named. */
+static void read_nvls_heads(const struct doc *docs, int n, struct comm_info *c) {
+  const cJSON *c0 = find_comm(docs, n, 0, NULL);
+  const cJSON *nh = cJSON_GetObjectItemCaseSensitive(c0, "nvls_nheads");
+  if (!cJSON_IsNumber(nh) || nh->valuedouble < 1 || nh->valuedouble > 64 || c->nnodes < 1) return;
+  int nheads = (int)nh->valuedouble;
+  int *heads = g_new(int, (size_t)nheads * c->nnodes);
+  for (int i = 0; i < nheads * c->nnodes; i++) heads[i] = -1;
+  for (int r = 0; r < c->nranks; r++) {
+    const cJSON *hr = cJSON_GetObjectItemCaseSensitive(find_comm(docs, n, r, NULL), "nvls_head_rank");
+    int h = cJSON_IsNumber(hr) ? (int)hr->valuedouble : -1, k = c->rank_node[r];
+    if (h >= 0 && h < nheads && k >= 0 && k < c->nnodes) heads[h * c->nnodes + k] = r;
+  }
+  for (int i = 0; i < nheads * c->nnodes; i++)
+    if (heads[i] < 0) {
+      g_free(heads);
+      return;
+    }
+  c->nvls_nheads = nheads;
+  c->nvls_heads = heads;
+}
+
 static gboolean read_comm(const struct doc *docs, int n, int nranks, struct comm_info *c, GError **err) {
   const struct doc *d0 = NULL;
   const cJSON *c0 = find_comm(docs, n, 0, &d0);
@@ -183,6 +206,7 @@ static gboolean read_comm(const struct doc *docs, int n, int nranks, struct comm
     }
   }
   g_free(tmp);
+  if (ok) read_nvls_heads(docs, n, c);
   return ok;
 }
 

@@ -230,6 +230,9 @@ static void write_comm(FILE *f, const struct comm_entry *c) {
           d->buff_sizes[2], d->p2p_chunk_size);
   fprintf(f, "     \"nchannels\": %d, \"nvls_channels\": %d, \"collnet_channels\": %d, \"p2p_nchannels\": %d, "
              "\"p2p_nchannels_per_peer\": %d,\n", nchannels, nvls, collnet, p2p_nchannels, per_peer ? per_peer : -1);
+  /* NVLS heads: how many per node, and which head (if any) this rank is (-1: none) */
+  fprintf(f, "     \"nvls_nheads\": %d, \"nvls_head_rank\": %d,\n", nvls ? ch[0].nvls.nheads : 0,
+          nvls ? ch[0].nvls.head_rank : -1);
   fprintf(f, "     \"rings\": [");
   for (int i = 0; i < nchannels; i++) {
     fprintf(f, "%s[", i ? ", " : "");

@@ -26,6 +26,12 @@ static void print_text(const struct comm_info *c, int nccl_version) {
     }
     printf("\n");
   }
+  /* NCCL names the NVLS heads of each node when there are several nodes */
+  for (int h = 0; c->nvls_heads && c->nnodes > 1 && h < c->nvls_nheads; h++) {
+    printf("NVLS Head %2d:", h);
+    for (int k = 0; k < c->nnodes; k++) printf(" %2d", c->nvls_heads[h * c->nnodes + k]);
+    printf("\n");
+  }
   /* NCCL's summary line reports the collective channel count for collnet too; so do we. */
   printf("%d coll channels, %d collnet channels, %d nvls channels, %d p2p channels, %d p2p channels per peer\n",
          c->nchannels, c->nchannels, c->nvls_channels, c->p2p_nchannels, c->p2p_nchannels_per_peer);
@@ -47,6 +53,11 @@ static void print_json(const struct comm_info *c, int nccl_version) {
   cJSON_AddNumberToObject(o, "p2p_chunk_size", (double)c->p2p_chunk_size);
   cJSON *bs = cJSON_AddObjectToObject(o, "buff_sizes");
   for (int p = 0; p < PROTO_COUNT; p++) cJSON_AddNumberToObject(bs, comm_proto_name(p), (double)c->buff_size[p]);
+  if (c->nvls_heads) {
+    cJSON *heads = cJSON_AddArrayToObject(o, "nvls_heads"); /* [head][node] -> rank */
+    for (int h = 0; h < c->nvls_nheads; h++)
+      cJSON_AddItemToArray(heads, cJSON_CreateIntArray(c->nvls_heads + h * c->nnodes, c->nnodes));
+  }
   cJSON_AddItemToObject(o, "rank_node", cJSON_CreateIntArray(c->rank_node, c->nranks));
   cJSON_AddItemToObject(o, "rank_dev", cJSON_CreateIntArray(c->rank_dev, c->nranks));
   cJSON *chs = cJSON_AddArrayToObject(o, "channels");

@@ -13,7 +13,7 @@ static const char *node0 =
   " \"layout_version\": 22809,"
   " \"comms\": [{\"rank\": 0, \"nranks\": 2, \"node\": 0, \"nnodes\": 2, \"dev\": 0, \"buff_sizes\": [524288, 4915200, 4194304],"
   "   \"p2p_chunk_size\": 131072, \"nchannels\": 2, \"nvls_channels\": 0, \"collnet_channels\": 0, \"p2p_nchannels\": 2,"
-  "   \"p2p_nchannels_per_peer\": 1, \"rings\": [[0,1],[0,1]], \"trees\": [[-1,1,-1,-1],[1,-1,-1,-1]]}],"
+  "   \"p2p_nchannels_per_peer\": 1, \"nvls_nheads\": 1, \"nvls_head_rank\": 0, \"rings\": [[0,1],[0,1]], \"trees\": [[-1,1,-1,-1],[1,-1,-1,-1]]}],"
   " \"calls\": [{\"index\": 0, \"cost\": {\"rank\": 0, \"func\": 4, \"nbytes\": 8, \"us\": [[10.5,20,30],[9.5,25,28],"
   "   [-1,-1,-1],[-1,-1,-1],[-1,-1,-1],[-1,-1,-1],[-1,-1,-1]]},"
   "   \"ranks\": [{\"rank\": 0, \"colls\": [{\"func\": \"AllReduce\", \"count\": 2, \"datatype\": \"ncclFloat32\", \"root\": 0,"
@@ -26,7 +26,7 @@ static const char *node1 =
   "                {\"index\": 1, \"bytes\": 0, \"nccl_bytes\": 0, \"count\": 0}],"
   " \"comms\": [{\"rank\": 1, \"nranks\": 2, \"node\": 1, \"nnodes\": 2, \"dev\": 0, \"buff_sizes\": [524288, 4915200, 4194304],"
   "   \"p2p_chunk_size\": 131072, \"nchannels\": 2, \"nvls_channels\": 0, \"collnet_channels\": 0, \"p2p_nchannels\": 2,"
-  "   \"p2p_nchannels_per_peer\": 1, \"rings\": [[1,0],[1,0]], \"trees\": [[0,-1,-1,-1],[-1,0,-1,-1]]}],"
+  "   \"p2p_nchannels_per_peer\": 1, \"nvls_nheads\": 1, \"nvls_head_rank\": 0, \"rings\": [[1,0],[1,0]], \"trees\": [[0,-1,-1,-1],[-1,0,-1,-1]]}],"
   " \"calls\": []}";
 
 static void test_merge(void) {
@@ -52,6 +52,11 @@ static void test_merge(void) {
   g_assert_cmpint(d.comm.channels[0].tree[1].up, ==, 0);
   g_assert_cmpint(d.comm.channels[1].tree[1].down[0], ==, 0);
   g_assert_cmpfloat(d.init_seconds, ==, 1.7);
+  /* one NVLS head per node: rank 0 on node 0, rank 1 on node 1 */
+  g_assert_cmpint(d.comm.nvls_nheads, ==, 1);
+  g_assert_nonnull(d.comm.nvls_heads);
+  g_assert_cmpint(d.comm.nvls_heads[0], ==, 0);
+  g_assert_cmpint(d.comm.nvls_heads[1], ==, 1);
   g_assert_cmpint(d.ndecisions, ==, 2);
   const struct comm_decision *x = &d.decisions[0];
   g_assert_cmpint(x->algo, ==, ALGO_TREE);

@@ -185,6 +185,20 @@ static int test_dgx(char **a) {
     }
   }
   if (nodes > 1) {
+    /* NVLS: every node has the same number of heads, each a distinct rank of that node */
+    const cJSON *heads = cJSON_GetObjectItem(j, "nvls_heads"), *hv;
+    CHECK(cJSON_GetArraySize(heads) == 8, "%d NVLS heads per node, expected 8", cJSON_GetArraySize(heads));
+    char *seen = g_malloc0(n);
+    cJSON_ArrayForEach(hv, heads) {
+      CHECK(cJSON_GetArraySize(hv) == nodes, "an NVLS head list does not cover the %d nodes", nodes);
+      for (int k = 0; k < cJSON_GetArraySize(hv); k++) {
+        int r = (int)cJSON_GetArrayItem(hv, k)->valuedouble;
+        CHECK(r >= 0 && r < n && !seen[r] && (int)cJSON_GetArrayItem(rank_node, r)->valuedouble == k,
+              "NVLS head rank %d on node %d is not a distinct rank of that node", r, k);
+        if (r >= 0 && r < n) seen[r] = 1;
+      }
+    }
+    g_free(seen);
     CHECK(crossing_rings == nch, "%d of %d rings cross nodes", crossing_rings, nch);
     CHECK(crossing_trees == nch, "%d of %d trees span nodes", crossing_trees, nch);
   }
