@@ -40,7 +40,7 @@ int cmd_decide(int argc, char **argv) {
   char *topo = NULL, *op_s = NULL, *min_s = NULL, *max_s = NULL, *nccl = NULL;
   int nodes = 1, gpus = 0, factor = 2, type_size = 4;
   double timeout = 0;
-  gboolean json = FALSE, verbose = FALSE;
+  gboolean json = FALSE, verbose = FALSE, costs = FALSE;
   GOptionEntry entries[] = {
     {"topo", 't', 0, G_OPTION_ARG_FILENAME, &topo, "node topology XML (NCCL format)", "FILE"},
     {"op", 'o', 0, G_OPTION_ARG_STRING, &op_s, "all_reduce, all_gather, reduce_scatter, broadcast, reduce, alltoall or sendrecv", "OP"},
@@ -51,6 +51,7 @@ int cmd_decide(int argc, char **argv) {
     {"gpus", 'g', 0, G_OPTION_ARG_INT, &gpus, "GPUs per node to use (default: all in the XML)", "G"},
     {"type-size", 0, 0, G_OPTION_ARG_INT, &type_size, "bytes per element: 1, 2, 4 (float, default) or 8", "N"},
     {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "print a JSON array instead of a table", NULL},
+    {"costs", 0, 0, G_OPTION_ARG_NONE, &costs, "with --json: add NCCL's own time estimate (us) per algorithm and protocol", NULL},
     {"nccl", 0, 0, G_OPTION_ARG_FILENAME, &nccl, "NCCL library to run (default: $CCSIM_NCCL or the CUDA toolkit's)", "PATH"},
     {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout, "seconds before the run is abandoned (default scales with ranks)", "S"},
     {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "show NCCL's and the platform's messages", NULL},
@@ -120,6 +121,18 @@ int cmd_decide(int argc, char **argv) {
       cJSON_AddStringToObject(o, "protocol", proto_label(d));
       cJSON_AddNumberToObject(o, "nchannels", d->nchannels);
       cJSON_AddNumberToObject(o, "nthreads", d->nthreads);
+      if (costs) {
+        /* NCCL's cost table as its tuner interface saw it; unavailable pairs are left out */
+        cJSON *c = cJSON_AddObjectToObject(o, "cost_us");
+        for (int al = 0; al < ALGO_COUNT; al++) {
+          cJSON *row = NULL;
+          for (int p = 0; p < PROTO_COUNT; p++) {
+            if (d->cost_us[al][p] < 0) continue;
+            if (!row) row = cJSON_AddObjectToObject(c, comm_algo_name((enum comm_algo)al));
+            cJSON_AddNumberToObject(row, comm_proto_name((enum comm_proto)p), d->cost_us[al][p]);
+          }
+        }
+      }
       cJSON_AddItemToArray(a, o);
     }
     char *s = cJSON_Print(a);

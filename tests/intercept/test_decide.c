@@ -4,7 +4,8 @@
  * Parses every "<Func>: <bytes> Bytes -> Algo <A> proto <P> channel{Lo..Hi}={lo..hi}" line of the measured
  * nccl-tests log (INFO lines may be glued to table rows), runs the same sweep (-b 8 -e 8G -f 2) on the
  * virtual machine, and requires, for every size the log shows, the same algorithm, protocol and number of
- * channels. Sizes the log shows but decide does not report fail the test too.
+ * channels. Sizes the log shows but decide does not report fail the test too. Also checks that the captured
+ * cost table agrees with the captured choice: NCCL picks the cheapest available algorithm/protocol.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +80,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   char *cmd[] = {argv[1], "decide", "--topo", argv[3], "--gpus", argv[4], "--op", argv[5], "-b", "8", "-e", "8G",
-                 "-f", "2", "--json", "--nccl", argv[2], NULL};
+                 "-f", "2", "--json", "--costs", "--nccl", argv[2], NULL};
   struct run_result r;
   run_cmd(cmd, NULL, 600, &r);
   if (!r.exited || r.status != 0) {
@@ -100,6 +101,26 @@ int main(int argc, char **argv) {
     const char *algo = cJSON_GetObjectItem(e, "algorithm")->valuestring;
     const char *proto = cJSON_GetObjectItem(e, "protocol")->valuestring;
     int nch = (int)cJSON_GetObjectItem(e, "nchannels")->valuedouble;
+    /* NCCL's rule: the first strictly cheapest entry, algorithms in NCCL's order, then protocols */
+    static const char *algos[] = {"TREE", "RING", "COLLNET_DIRECT", "COLLNET_CHAIN", "NVLS", "NVLS_TREE", "PAT"};
+    static const char *protos[] = {"LL", "LL128", "SIMPLE"};
+    const cJSON *cost = cJSON_GetObjectItem(e, "cost_us");
+    double best = -1;
+    const char *ba = "", *bp = "";
+    for (int ai = 0; ai < 7; ai++)
+      for (int pi = 0; pi < 3; pi++) {
+        const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(cost, algos[ai]), protos[pi]);
+        if (cJSON_IsNumber(v) && (best < 0 || v->valuedouble < best)) {
+          best = v->valuedouble;
+          ba = algos[ai];
+          bp = protos[pi];
+        }
+      }
+    if (best < 0 || strcmp(ba, algo) || strcmp(bp, proto)) {
+      fprintf(stderr, "%s %lld bytes: cheapest in NCCL's cost table is %s/%s, but it chose %s/%s\n", func,
+              (long long)nb, ba, bp, algo, proto);
+      failures++;
+    }
     matched++;
     if (strcmp(algo, tu->algo) || strcmp(proto, tu->proto) || nch != tu->nch) {
       fprintf(stderr, "%s %lld bytes: decide says %s/%s/%d channels, NCCL on hardware chose %s/%s/%d\n", func,
