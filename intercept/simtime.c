@@ -493,6 +493,10 @@ static void trace_call(const struct simtime_call *c) {
     }
     trace_add_int(s, "nchannels", t->nchannels);
     trace_add_str(s, "instance", l->inst_key);
+    if (l->resolved) { /* already timed (all ranks launched): the simulated span here too */
+      trace_add_int(s, "start_ns", l->start_ns);
+      trace_add_int(s, "end_ns", l->end_ns);
+    }
   }
   simtime_trace_put(s);
 }

@@ -16,7 +16,8 @@ static const char *const comm_cols[] = {"t_ns", "thread", "comm_ordinal", "rank"
 static const char *const group_cols[] = {"t_ns", "thread", "grp", NULL};
 static const char *const call_cols[] = {"t_ns", "thread", "func", "comm_ordinal", "comm", "rank", "nranks", "device",
                                         "count", "datatype", "redop", "root", "peer", "stream", "sendbuff", "recvbuff",
-                                        "grp", "rc", "seq", "algo", "proto", "nwarps", "nchannels", "instance", NULL};
+                                        "grp", "rc", "seq", "algo", "proto", "nwarps", "nchannels", "instance", "start_ns",
+                                        "end_ns", NULL};
 static const char *const kernel_cols[] = {"comm", "rank", "nranks", "device", "stream", "thread", "instance", "tasks",
                                           "model_op", "model_algo", "model_proto", "model_nchannels", "bytes",
                                           "launch_ns", "start_ns", "end_ns", "unmodelled", NULL};
