@@ -29,6 +29,9 @@
 #ifndef CCSIM_LIBDIR
 #define CCSIM_LIBDIR "/usr/local/lib/ccsim"
 #endif
+#ifndef CCSIM_REL_LIBDIR
+#define CCSIM_REL_LIBDIR "lib/ccsim"
+#endif
 
 #define PLATFORM_ERROR g_quark_from_static_string("ccsim-platform-error")
 #define PROBE_EXIT_VERSION 3
@@ -49,7 +52,9 @@ static char *find_component(const char *env, const char *name) {
   char *found = NULL;
   if (self) {
     char *dir = g_path_get_dirname(self);
-    const char *cands[] = {"../intercept", ".", "../lib/ccsim", "../lib64/ccsim"};
+    /* build tree (sim/ccsim next to intercept/), then an installed tree moved as a whole (bin/ next to
+     * the install libdir) */
+    const char *cands[] = {"../intercept", "../" CCSIM_REL_LIBDIR, ".", "../lib/ccsim", "../lib64/ccsim"};
     for (size_t i = 0; i < G_N_ELEMENTS(cands) && !found; i++) {
       char *p = g_build_filename(dir, cands[i], name, NULL);
       if (g_file_test(p, G_FILE_TEST_EXISTS)) found = p; else g_free(p);
