@@ -74,6 +74,26 @@ int cmd_compare(int argc, char **argv) {
     }
     gpus = log.nranks / nodes;
   }
+  /* NCCL settings the measurement ran with (when its log shows them) apply to the simulation too,
+   * unless the user set the variable. Paths (dump files) and debug output are not settings. */
+  static const char *const tuning_vars[] = {"NCCL_ALGO", "NCCL_PROTO", "NCCL_MIN_NCHANNELS", "NCCL_MAX_NCHANNELS",
+                                            "NCCL_NVLS_ENABLE", "NCCL_BUFFSIZE", "NCCL_NTHREADS",
+                                            "NCCL_P2P_NVL_CHUNKSIZE", "NCCL_P2P_LL_THRESHOLD", "NCCL_MIN_CTAS",
+                                            "NCCL_MAX_CTAS", "NCCL_CROSS_NIC", "NCCL_P2P_LEVEL", "NCCL_SHM_DISABLE",
+                                            "NCCL_P2P_DISABLE", "NCCL_IB_DISABLE", "NCCL_NET_GDR_LEVEL",
+                                            "NCCL_COLLNET_ENABLE", "NCCL_PXN_DISABLE", "NCCL_NCHANNELS_PER_NET_PEER"};
+  for (guint i = 0; log.env && i < log.env->len; i++) {
+    const char *kv = g_ptr_array_index(log.env, i);
+    const char *eq = strchr(kv, '=');
+    char *name = g_strndup(kv, (gsize)(eq - kv));
+    gboolean known = FALSE;
+    for (size_t k = 0; k < G_N_ELEMENTS(tuning_vars); k++) known |= !strcmp(name, tuning_vars[k]);
+    if (known && !g_getenv(name)) {
+      g_setenv(name, eq + 1, TRUE);
+      if (!quiet) fprintf(stderr, "%s: %s from the log\n", argv[0], kv);
+    }
+    g_free(name);
+  }
   GArray *sizes = g_array_new(FALSE, FALSE, sizeof(size_t));
   GArray *rows = g_array_new(FALSE, FALSE, sizeof(guint));
   for (guint i = 0; i < log.rows->len; i++) {

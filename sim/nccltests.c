@@ -155,6 +155,7 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
   memset(out, 0, sizeof *out);
   out->op = -1;
   out->rows = g_array_new(FALSE, TRUE, sizeof(struct nt_row));
+  out->env = g_ptr_array_new_with_free_func(g_free);
   int nthread = 0, ngpus = 0, rank_lines = 0;
   char **lines = g_strsplit(text, "\n", -1);
   GPtrArray *tok = g_ptr_array_new_with_free_func(g_free);
@@ -164,6 +165,22 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
     char *line = lines[li];
     size_t len = strlen(line);
     if (len && line[len - 1] == '\r') line[--len] = 0;
+    const char *envmsg = strstr(line, " set by environment to ");
+    if (envmsg) {
+      /* "... NCCL INFO NCCL_ALGO set by environment to Ring" (SUBSYS ENV): the measurement's settings */
+      const char *nm = envmsg;
+      while (nm > line && nm[-1] != ' ') nm--;
+      const char *val = envmsg + strlen(" set by environment to ");
+      size_t vl = strcspn(val, " \t\r");
+      while (vl > 0 && val[vl - 1] == '.') vl--;
+      if (g_str_has_prefix(nm, "NCCL_") && vl > 0) {
+        char *entry = g_strdup_printf("%.*s=%.*s", (int)(envmsg - nm), nm, (int)vl, val);
+        gboolean dup = FALSE;
+        for (guint k = 0; k < out->env->len && !dup; k++) dup = !strcmp(g_ptr_array_index(out->env, k), entry);
+        if (dup) g_free(entry);
+        else g_ptr_array_add(out->env, entry);
+      }
+    }
     const char *cut = nccl_msg_start(line);
     char *body = g_strndup(line, cut ? (size_t)(cut - line) : len);
     g_strstrip(body);
@@ -256,5 +273,7 @@ int nt_load_log(const char *path, struct nt_log *out, GError **err) {
 
 void nt_log_free(struct nt_log *l) {
   if (l->rows) g_array_free(l->rows, TRUE);
+  if (l->env) g_ptr_array_free(l->env, TRUE);
   l->rows = NULL;
+  l->env = NULL;
 }

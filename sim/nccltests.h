@@ -49,6 +49,7 @@ struct nt_log {
   int nranks;         /* "# Rank" lines, or nThread*nGpus; 0 when unknown */
   int gpus_per_thread; /* nGpus of the header (-g): GPUs one host thread drives; 0 when unknown */
   GArray *rows;       /* struct nt_row */
+  GPtrArray *env;     /* "NCCL_X=value" from "NCCL_X set by environment to value" INFO lines, in order */
 };
 
 #define NT_ERROR nt_error_quark()
