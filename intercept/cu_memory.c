@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "hack_log.h"
+#include "simtime.h"
 
 /* ---- registry of live ranges, keyed by base address ---- */
 static pthread_rwlock_t reg_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -267,45 +268,47 @@ CUresult cuMemPrefetchAsync_v2(CUdeviceptr devPtr, size_t count, CUmemLocation l
 
 #define HOSTPTR(x) ((void *)(uintptr_t)(x))
 
-CUresult cuMemcpy(CUdeviceptr dst, CUdeviceptr src, size_t n) {
-  if (n) memmove(HOSTPTR(dst), HOSTPTR(src), n);
+/* A synchronous copy first waits for the device's work, as the legacy default stream does (simulated time
+ * under `ccsim run`, simtime.h); the asynchronous ones do not. */
+static CUresult copy_now(void *dst, const void *src, size_t n) {
+  if (n) memmove(dst, src, n);
   return CUDA_SUCCESS;
 }
+static CUresult copy_sync(void *dst, const void *src, size_t n) {
+  if (simtime_active()) simtime_host_copy_wait(cu_current_dev());
+  return copy_now(dst, src, n);
+}
+
+CUresult cuMemcpy(CUdeviceptr dst, CUdeviceptr src, size_t n) { return copy_sync(HOSTPTR(dst), HOSTPTR(src), n); }
 CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s) {
   CU_UNUSED(s);
-  return cuMemcpy(dst, src, n);
+  return copy_now(HOSTPTR(dst), HOSTPTR(src), n);
 }
 CUresult cuMemcpyPeer(CUdeviceptr dst, CUcontext dc, CUdeviceptr src, CUcontext sc, size_t n) {
   CU_UNUSED(dc);
   CU_UNUSED(sc);
-  return cuMemcpy(dst, src, n);
+  return copy_sync(HOSTPTR(dst), HOSTPTR(src), n);
 }
 CUresult cuMemcpyPeerAsync(CUdeviceptr dst, CUcontext dc, CUdeviceptr src, CUcontext sc, size_t n, CUstream s) {
   CU_UNUSED(dc);
   CU_UNUSED(sc);
   CU_UNUSED(s);
-  return cuMemcpy(dst, src, n);
+  return copy_now(HOSTPTR(dst), HOSTPTR(src), n);
 }
-CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) {
-  if (n) memmove(HOSTPTR(dst), src, n);
-  return CUDA_SUCCESS;
-}
+CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) { return copy_sync(HOSTPTR(dst), src, n); }
 CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t n, CUstream s) {
   CU_UNUSED(s);
-  return cuMemcpyHtoD_v2(dst, src, n);
+  return copy_now(HOSTPTR(dst), src, n);
 }
-CUresult cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) {
-  if (n) memmove(dst, HOSTPTR(src), n);
-  return CUDA_SUCCESS;
-}
+CUresult cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) { return copy_sync(dst, HOSTPTR(src), n); }
 CUresult cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t n, CUstream s) {
   CU_UNUSED(s);
-  return cuMemcpyDtoH_v2(dst, src, n);
+  return copy_now(dst, HOSTPTR(src), n);
 }
 CUresult cuMemcpyDtoD_v2(CUdeviceptr dst, CUdeviceptr src, size_t n) { return cuMemcpy(dst, src, n); }
 CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s) {
   CU_UNUSED(s);
-  return cuMemcpy(dst, src, n);
+  return copy_now(HOSTPTR(dst), HOSTPTR(src), n);
 }
 
 /* Zeroing large ranges by dropping pages instead of writing them: NCCL zeroes hundreds of MiB of NVLS and

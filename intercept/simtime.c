@@ -612,6 +612,11 @@ int simtime_device_sync(int dev) {
   return CUDA_SUCCESS;
 }
 
+void simtime_host_copy_wait(int dev) {
+  if (simtime_in_nccl() || !simtime_calls_nccl()) return;
+  simtime_device_sync(dev);
+}
+
 void simtime_stream_forget(void *stream) {
   if (!stream) return;
   pthread_mutex_lock(&lock);

@@ -35,6 +35,10 @@ int simtime_event_sync(void *event);
 int simtime_event_elapsed(float *ms, void *start, void *end);
 void simtime_event_forget(void *event);
 int simtime_device_sync(int dev);
+/* A synchronous memcpy by the program: waits for the device's work (every stream of it: the legacy default
+ * stream's implicit synchronisation, taken broadly). Only on threads that call NCCL and not inside NCCL:
+ * NCCL's own copies must not wait for collectives still being launched. */
+void simtime_host_copy_wait(int dev);
 
 /* ---- profiler side ---- */
 void simtime_note_comm(uint64_t comm_id, int rank, int nranks, int nnodes);

@@ -11,6 +11,8 @@
 void simtime_trace_put(GString *line);
 /* Whether this thread is inside an NCCL API call. */
 bool simtime_in_nccl(void);
+/* Whether this thread has ever called the NCCL API (NCCL's own threads never do). */
+bool simtime_calls_nccl(void);
 /* Small process-unique id of the calling thread (from 1). */
 unsigned long long simtime_thread_id(void);
 

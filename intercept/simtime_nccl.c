@@ -88,7 +88,10 @@ static _Thread_local int group_colls;
 static _Thread_local GHashTable *group_p2p_comms;
 static atomic_ullong next_group = 1;
 
+static _Thread_local bool api_seen;      /* this thread has called NCCL (it is one of the program's) */
+
 bool simtime_in_nccl(void) { return api_depth > 0; }
+bool simtime_calls_nccl(void) { return api_seen; }
 
 static void *real_fn(const char *name) {
   void *f = dlsym(RTLD_NEXT, name);
@@ -153,6 +156,7 @@ static const char *op_name(ncclRedOp_t op) {
 }
 
 static void enter(void) {
+  api_seen = true;
   if (api_depth++ == 0) vclock_enter();
 }
 
