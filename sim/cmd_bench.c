@@ -39,7 +39,7 @@ int cmd_bench(int argc, char **argv) {
     {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "pass NCCL's INFO output through to stderr", NULL},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no progress messages on stderr", NULL},
     {NULL, 0, 0, 0, NULL, NULL, NULL}};
-  GOptionContext *ctx = g_option_context_new("— simulate an nccl-tests sweep");
+  GOptionContext *ctx = g_option_context_new("- simulate an nccl-tests sweep");
   g_option_context_set_summary(ctx,
     "Runs the real NCCL library on virtual GPUs built from the topology to get its algorithm, protocol and\n"
     "channel choice for every size, decomposes each call into point-to-point steps and times them on the\n"

@@ -30,12 +30,13 @@ int cmd_compare(int argc, char **argv) {
     {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "pass NCCL's INFO output through to stderr", NULL},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no progress messages on stderr", NULL},
     {NULL, 0, 0, 0, NULL, NULL, NULL}};
-  GOptionContext *ctx = g_option_context_new("MEASURED.log — compare a measured nccl-tests log with the simulation");
+  GOptionContext *ctx = g_option_context_new("MEASURED.log - compare a measured nccl-tests log with the simulation");
   g_option_context_set_summary(ctx,
     "Reads an nccl-tests log (NCCL INFO lines may be interleaved, even inside table rows), simulates the same\n"
     "operation, rank count and sizes on the topology, and prints measured against predicted time per size\n"
     "(out-of-place and in-place) with the relative error, then the median and maximum |error|.\n"
-    "Rows of size 0 (empty calls) are not compared.");
+    "Rows of size 0 (empty calls) are not compared. NCCL settings the log reports (NCCL_ALGO, NCCL_PROTO,\n"
+    "NCCL_NVLS_ENABLE, ...) apply unless already set in the environment.");
   g_option_context_add_main_entries(ctx, entries, NULL);
   GError *err = NULL;
   int rc = 2;

@@ -134,7 +134,7 @@ int main(int argc, char **argv) {
     {"summary", 's', 0, G_OPTION_ARG_NONE, &summary, "one line per log", NULL},
     {"coarse", 0, 0, G_OPTION_ARG_INT, &coarse, "merge K slices per op", "K"},
     {NULL, 0, 0, 0, NULL, NULL, NULL}};
-  GOptionContext *ctx = g_option_context_new("LOG... — simulate measured nccl-tests logs with their own decisions");
+  GOptionContext *ctx = g_option_context_new("LOG... - simulate measured nccl-tests logs with their own decisions");
   g_option_context_add_main_entries(ctx, entries, NULL);
   GError *err = NULL;
   if (!g_option_context_parse(ctx, &argc, &argv, &err) || argc < 2 || !topo_path) {

@@ -32,7 +32,7 @@ int main(int argc, char **argv) {
     {"coarse", 0, 0, G_OPTION_ARG_INT, &coarse, "merge K slices per op", "K"},
     {"params", 0, 0, G_OPTION_ARG_FILENAME, &params, "parameter file (default sm90)", "F"},
     {NULL, 0, 0, 0, NULL, NULL, NULL}};
-  GOptionContext *ctx = g_option_context_new("— engine speed on a synthetic multi-node ring");
+  GOptionContext *ctx = g_option_context_new("- engine speed on a synthetic multi-node ring");
   g_option_context_add_main_entries(ctx, entries, NULL);
   GError *err = NULL;
   if (!g_option_context_parse(ctx, &argc, &argv, &err) || ranks < 2 || nch < 1 || nch > COMM_MAX_CHANNELS) {
