@@ -5,6 +5,9 @@
 #include <inttypes.h>
 #include <string.h>
 
+/* The track of whole calls: a process id no rank uses, named once at open. */
+#define TIMELINE_CALLS_PID 1000000
+
 struct timeline {
   FILE *f;
   char *path;
@@ -24,6 +27,7 @@ struct timeline *timeline_open(const char *path, GError **err) {
   t->path = g_strdup(path);
   t->first = 1;
   fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n", f);
+  timeline_name_rank(t, TIMELINE_CALLS_PID, "calls");
   return t;
 }
 
@@ -43,7 +47,7 @@ static void us(FILE *f, uint64_t ps) { fprintf(f, "%" PRIu64 ".%06" PRIu64, ps /
 
 void timeline_call(struct timeline *t, const char *label, uint64_t start_ps, uint64_t end_ps) {
   sep(t);
-  fprintf(t->f, "{\"name\":\"%s\",\"cat\":\"call\",\"ph\":\"X\",\"pid\":-1,\"tid\":0,\"ts\":", label);
+  fprintf(t->f, "{\"name\":\"%s\",\"cat\":\"call\",\"ph\":\"X\",\"pid\":%d,\"tid\":0,\"ts\":", label, TIMELINE_CALLS_PID);
   us(t->f, start_ps);
   fputs(",\"dur\":", t->f);
   us(t->f, end_ps - start_ps);

@@ -16,7 +16,7 @@ struct timeline;
 struct timeline *timeline_open(const char *path, GError **err);
 /* Names process `rank` (once per rank). */
 void timeline_name_rank(struct timeline *t, int rank, const char *name);
-/* A labelled span on the host track (pid -1): one simulated call. */
+/* A labelled span on the "calls" track (its own process): one simulated call. */
 void timeline_call(struct timeline *t, const char *label, uint64_t start_ps, uint64_t end_ps);
 void timeline_op(struct timeline *t, const struct op *op, uint64_t ready_ps, uint64_t data_ps, uint64_t end_ps);
 /* Finishes the JSON and closes the file; 0 or -1 with err when writing failed. */
