@@ -9,8 +9,12 @@
 #   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
 # Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
 #
-# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick]
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate]
 #   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
+#   calibrate: instead of the sets above, the sets that separate the model's causes: repeated default
+#     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
+#     (-t G -g 1) (host enqueue time), copy/reduce operations on 1, 2 and 4 channels per protocol
+#     (per-channel rates), and NCCL_BUFFSIZE 1 MiB / 16 MiB (pipeline-fill granularity).
 # Environment: NCCL_NVLS_ENABLE is forced to 0 (multicast off, as the lent machines require).
 set -uo pipefail
 
@@ -54,13 +58,61 @@ export LD_LIBRARY_PATH=$nccl_lib:${LD_LIBRARY_PATH:-}
   nproc
 } >"$logs/env.txt" 2>&1
 
-run() { # run NAME BINARY ARGS... (environment set by caller)
+run() { # run NAME BINARY ARGS... (environment set by caller; -g GPUS unless ARGS give -g)
   local name=$1; shift
   local bin=$1; shift
+  local g=(-g "$gpus")
+  case " $* " in *" -g "*) g=() ;; esac
   echo "== $name" >&2
-  timeout 300 "$work/bin/$bin" -g "$gpus" "$@" >"$logs/$name.log" 2>&1
+  timeout 300 "$work/bin/$bin" "${g[@]}" "$@" >"$logs/$name.log" 2>&1
   echo "exit $?" >>"$logs/$name.log"
 }
+
+if [ "$quick" = calibrate ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING
+  cs="-b 8 -e 1G -f 2"
+  for rep in 1 2; do
+    for op in all_reduce all_gather reduce_scatter broadcast reduce alltoall sendrecv; do
+      c=(-c 0); [ $op = all_reduce ] && c=()
+      run ${op}_rep$rep ${op}_perf $cs "${c[@]}"
+    done
+  done
+  for op in all_reduce all_gather broadcast sendrecv; do
+    run ${op}_graph ${op}_perf $cs -c 0 -G 1
+    run ${op}_threads ${op}_perf $cs -c 0 -t "$gpus" -g 1
+  done
+  for op in all_gather broadcast reduce sendrecv; do
+    for ch in 1 2 4; do
+      for proto in SIMPLE LL; do
+        e=1G; [ $proto = LL ] && e=128M
+        NCCL_PROTO=$proto NCCL_MIN_NCHANNELS=$ch NCCL_MAX_NCHANNELS=$ch \
+          run ${op}_${proto}_ch$ch ${op}_perf -b 64K -e $e -f 4 -c 0
+      done
+    done
+  done
+  for op in all_gather broadcast; do
+    for bs in 1048576 16777216; do
+      NCCL_BUFFSIZE=$bs run ${op}_buff$bs ${op}_perf -b 1M -e 256M -f 2 -c 0
+    done
+  done
+  {
+    echo "# Measured: $gpus GPUs, calibration sets (tools/measure-nccl.sh ... calibrate)"
+    echo
+    echo "Taken on $(date -u +%Y-%m-%d). nccl-tests built for sm_90 from its public source; float, sum, default"
+    echo "warmup/iterations, -c 0 except the all_reduce repeats. NCCL_NVLS_ENABLE=0, NCCL_DEBUG=INFO with INIT,TUNING."
+    echo "NCCL library: nccl-location.txt and each log's 'NCCL version' line."
+    echo "- <op>_rep1/2.log: default sweeps -b 8 -e 1G -f 2, each in a fresh process (run-to-run spread)."
+    echo "- <op>_graph.log: the same launched through CUDA graphs (-G 1); <op>_threads.log: one thread per GPU"
+    echo "  (-t $gpus -g 1). With the repeats they separate host enqueue time from device time."
+    echo "- <op>_<PROTO>_ch<N>.log: NCCL_PROTO, NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=N, -b 64K -e 1G (LL: 128M) -f 4."
+    echo "- <op>_buff<BYTES>.log: NCCL_BUFFSIZE=BYTES, -b 1M -e 256M -f 2."
+  } >"$logs/README.md"
+  mkdir -p "$outdir"
+  tar -C "$work" -czf "$outdir/calibrate-g$gpus.tar.gz" "g$gpus"
+  ls -la "$outdir"
+  exit 0
+fi
+
 
 sweep="-b 8 -e 8G -f 2"
 vsweep=$sweep
