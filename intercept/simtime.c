@@ -20,6 +20,7 @@
 #include "hack_log.h"
 #include "simtime_internal.h"
 #include "simtime_model.h"
+#include "simtime_remote.h"
 #include "vclock.h"
 
 struct st_launch {
@@ -43,6 +44,7 @@ struct st_instance {
   uint64_t comm_id;
   int nranks, expected;
   GPtrArray *members;              /* struct st_launch*, refs held */
+  bool sent;                       /* handed to the coordinator (ranks in other processes) */
 };
 
 struct st_stream {
@@ -70,6 +72,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t changed; /* on CLOCK_MONOTONIC: the realtime clock is interposed */
 static GHashTable *streams, *events, *instances, *comms;
 static GPtrArray *pending;         /* complete or incomplete instances not yet resolved */
+static GHashTable *described;      /* comm ids whose local ranks the coordinator knows */
 static int nccl_layout_ok = -1;
 static double sync_wait_s = 30.0;
 static _Thread_local struct st_launch *open_launch;
@@ -280,6 +283,58 @@ static void resolve_instance(struct st_instance *in) {
   }
 }
 
+static GArray *members_of(struct st_instance *in); /* struct simtime_member, sorted by rank */
+
+/* An instance with ranks in other processes: the coordinator times it (false: no coordinator). */
+static bool send_instance(struct st_instance *in) {
+  GArray *ma = members_of(in);
+  const struct simtime_member *m = (const struct simtime_member *)(void *)ma->data;
+  int n = (int)ma->len;
+  GString *s = g_string_new(NULL);
+  if (!described) described = g_hash_table_new(g_int64_hash, g_int64_equal);
+  gint64 key = (gint64)in->comm_id;
+  if (!g_hash_table_contains(described, &key)) {
+    simtime_model_describe(in->comm_id, in->nranks, m, n, s);
+    gint64 *k = g_new(gint64, 1);
+    *k = key;
+    g_hash_table_add(described, k);
+  }
+  int64_t lower = 0;
+  for (guint i = 0; i < in->members->len; i++) {
+    struct st_launch *l = g_ptr_array_index(in->members, i);
+    int64_t t = l->host_ns > l->not_before_ns ? l->host_ns : l->not_before_ns;
+    for (guint k = 0; l->deps && k < l->deps->len; k++) {
+      struct st_launch *d = g_ptr_array_index(l->deps, k);
+      if (d->end_ns > t) t = d->end_ns;
+    }
+    if (t > lower) lower = t;
+  }
+  g_string_append_printf(s, "I %s %llx %d %d %lld", in->key, (unsigned long long)in->comm_id, in->nranks, n,
+                         (long long)lower);
+  simtime_model_describe_tasks(&m[0], s);
+  gchar **lines = g_strsplit(s->str, "\n", -1);
+  bool ok = true;
+  for (int i = 0; lines[i] && ok; i++)
+    if (*lines[i]) ok = simtime_remote_send(lines[i]);
+  g_strfreev(lines);
+  g_string_free(s, TRUE);
+  g_array_free(ma, TRUE);
+  return ok;
+}
+
+static GArray *members_of(struct st_instance *in) {
+  GArray *a = g_array_new(FALSE, TRUE, sizeof(struct simtime_member));
+  for (guint i = 0; i < in->members->len; i++) {
+    struct st_launch *l = g_ptr_array_index(in->members, i);
+    struct simtime_member mm = {.rank = l->rank, .dev = l->dev, .block = l->block, .devcomm = l->devcomm,
+                                .tasks = l->tasks ? (const struct simtime_task *)(void *)l->tasks->data : NULL,
+                                .ntasks = l->tasks ? (int)l->tasks->len : 0};
+    g_array_append_val(a, mm);
+  }
+  g_array_sort(a, member_cmp);
+  return a;
+}
+
 static void instance_free(struct st_instance *in) {
   for (guint i = 0; i < in->members->len; i++) launch_unref(g_ptr_array_index(in->members, i));
   g_ptr_array_free(in->members, TRUE);
@@ -298,6 +353,11 @@ static void resolve_ready(void) {
       bool ready = true;
       for (guint k = 0; k < in->members->len && ready; k++) ready = launch_ready(g_ptr_array_index(in->members, k));
       if (!ready) continue;
+      bool nccl = in->members->len && ((struct st_launch *)g_ptr_array_index(in->members, 0))->nccl;
+      if (nccl && in->expected < in->nranks && simtime_remote_enabled()) {
+        if (in->sent) continue;            /* the coordinator's answer resolves it */
+        if ((in->sent = send_instance(in))) continue;
+      }
       resolve_instance(in);
       g_ptr_array_remove_index(pending, i);
       if (in->key) g_hash_table_remove(instances, in->key);
@@ -744,6 +804,34 @@ void simtime_event_forget(void *event) {
     g_hash_table_remove(events, event);
     launch_unref(e->after);
     g_free(e);
+  }
+  pthread_mutex_unlock(&lock);
+}
+
+void simtime_remote_resolved(const char *key, int64_t start_ns, int64_t end_ns) {
+  pthread_mutex_lock(&lock);
+  struct st_instance *in = g_hash_table_lookup(instances, key);
+  if (in && in->sent) {
+    struct simtime_outcome o;
+    memset(&o, 0, sizeof o);
+    g_strlcpy(o.op, "coordinator", sizeof o.op);
+    o.modelled = true;
+    for (guint i = 0; i < in->members->len; i++) {
+      struct st_launch *l = g_ptr_array_index(in->members, i);
+      l->start_ns = start_ns;
+      l->end_ns = end_ns;
+      l->resolved = true;
+      if (l->deps) {
+        for (guint k = 0; k < l->deps->len; k++) launch_unref(g_ptr_array_index(l->deps, k));
+        g_ptr_array_set_size(l->deps, 0);
+      }
+      trace_kernel(in, l, &o);
+    }
+    g_ptr_array_remove(pending, in);
+    g_hash_table_remove(instances, in->key);
+    instance_free(in);
+    resolve_ready();
+    pthread_cond_broadcast(&changed);
   }
   pthread_mutex_unlock(&lock);
 }

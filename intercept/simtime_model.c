@@ -338,3 +338,58 @@ void simtime_model_instance(uint64_t comm_id, int nranks, const struct simtime_m
   out->duration_ns = total;
   out->modelled = true;
 }
+
+/* ---- description of the local ranks for the coordinator (multi-process runs, sim/run_coord.h) ---- */
+
+static int leading_channels(const struct nccl_dev_comm *d, int nranks, int *nvls, int *collnet, int *initialised) {
+  const struct nccl_dev_channel *ch = d->channels;
+  int nch = 0;
+  *nvls = *collnet = *initialised = 0;
+  for (int i = 0; i < NCCL_DEV_MAXCHANNELS; i++) {
+    if (ch[i].ring.user_ranks) *initialised = i + 1;
+    if (nch == i && is_permutation(ch[i].ring.user_ranks, nranks)) nch = i + 1;
+    if (*nvls == i && ch[i].nvls.nheads > 0) *nvls = i + 1;
+    if (*collnet == i && ch[i].collnet_direct.nheads > 0) *collnet = i + 1;
+  }
+  return nch;
+}
+
+void simtime_model_describe(uint64_t comm_id, int nranks, const struct simtime_member *m, int n, GString *out) {
+  for (int i = 0; i < n; i++) {
+    const struct nccl_dev_comm *d = m[i].devcomm;
+    if (!d) continue;
+    int nvls, collnet, init;
+    int nch = leading_channels(d, nranks, &nvls, &collnet, &init);
+    g_string_append_printf(out, "R %llx %d %d %d %d", (unsigned long long)comm_id, m[i].rank, d->node, m[i].dev, nch);
+    for (int c = 0; c < nch; c++) {
+      const struct nccl_dev_tree *t = &d->channels[c].tree;
+      g_string_append_printf(out, " %d %d %d %d", t->up, t->down[0], t->down[1], t->down[2]);
+    }
+    g_string_append_c(out, '\n');
+    if (m[i].rank != 0) continue;
+    int p2p = 1;
+    while (p2p * 2 <= init) p2p *= 2;
+    g_string_append_printf(out, "C %llx %d %d %d %d %d %d %d %d %d %d %d\n", (unsigned long long)comm_id, nranks,
+                           d->nnodes, nch, nvls, collnet, p2p, 1, d->p2p_chunk_size, d->buff_sizes[0],
+                           d->buff_sizes[1], d->buff_sizes[2]);
+    for (int c = 0; c < nch; c++) {
+      g_string_append_printf(out, "G %llx %d", (unsigned long long)comm_id, c);
+      for (int r = 0; r < nranks; r++) g_string_append_printf(out, " %d", d->channels[c].ring.user_ranks[r]);
+      g_string_append_c(out, '\n');
+    }
+  }
+}
+
+void simtime_model_describe_tasks(const struct simtime_member *m0, GString *out) {
+  g_string_append_printf(out, " %d", m0->ntasks);
+  for (int k = 0; k < m0->ntasks; k++) {
+    const struct simtime_task *t = &m0->tasks[k];
+    int ts = type_size(t->datatype);
+    bool in_place = t->sendbuff == t->recvbuff ||
+                    (!strcmp(t->func, "AllGather") &&
+                     (const char *)t->sendbuff == (const char *)t->recvbuff + (size_t)m0->rank * t->count * (size_t)ts);
+    g_string_append_printf(out, " %s %d %zu %d %s %s %d %d %d", t->func, ts, t->count, t->root,
+                           t->p2p ? "P2P" : t->algo, t->p2p ? "SIMPLE" : t->proto, t->nchannels,
+                           m0->block > 0 ? m0->block : MAX(t->nwarps * 32, 128), in_place);
+  }
+}

@@ -34,5 +34,10 @@ void simtime_model_instance(uint64_t comm_id, int nranks, const struct simtime_m
 /* Modelled host time of one NCCL group of `ncalls` calls issued by one thread (netmodel host costs). */
 int64_t simtime_model_host_ns(bool p2p, int ncalls);
 void simtime_model_forget_comm(uint64_t comm_id);
+/* Multi-process runs: the local ranks' part of the communicator, and the tasks of one launch, as the
+ * coordinator's text lines (sim/run_coord.h). */
+#include <glib.h>
+void simtime_model_describe(uint64_t comm_id, int nranks, const struct simtime_member *m, int n, GString *out);
+void simtime_model_describe_tasks(const struct simtime_member *m0, GString *out);
 
 #endif

@@ -48,6 +48,8 @@ static void init(void) {
     real_clock_gettime(CLOCK_REALTIME, &ts);
     realtime_minus_mono = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - origin;
   }
+  const char *o = getenv("CCSIM_ORIGIN_NS"); /* multi-node runs: every process's clock starts here */
+  if (o && *o) origin = atoll(o);
   g_max = origin;
 }
 

@@ -19,6 +19,7 @@
 #include <glib/gstdio.h>
 
 #include "cmd.h"
+#include "run_coord.h"
 #include "trace_sqlite.h"
 
 #ifndef CCSIM_LIBDIR
@@ -140,7 +141,9 @@ int cmd_run(int argc, char **argv) {
   gint nodes = 1;
   GOptionEntry entries[] = {
     {"topo", 't', 0, G_OPTION_ARG_FILENAME, &o.topo, "node topology XML (NCCL format), required", "FILE"},
-    {"nodes", 'N', 0, G_OPTION_ARG_INT, &nodes, "virtual nodes (default 1; one process holds one node)", "N"},
+    {"nodes", 'N', 0, G_OPTION_ARG_INT, &nodes, "virtual nodes (default 1). N > 1 starts one copy of PROGRAM per "
+     "node (CCSIM_NODE=0..N-1, CCSIM_NODES=N; the copies find each other through files in $CCSIM_RUN_SHARED) and "
+     "times collectives across them in ccsim", "N"},
     {"gpus", 'g', 0, G_OPTION_ARG_INT, &o.gpus, "GPUs to present (default: all in the topology)", "G"},
     {"trace", 'o', 0, G_OPTION_ARG_FILENAME, &o.trace, "record every NCCL call, NCCL's decision and its simulated "
      "start/end to FILE: JSON lines, or SQLite when FILE ends in .db/.sqlite (docs/trace-format.md)", "FILE"},
@@ -180,9 +183,8 @@ int cmd_run(int argc, char **argv) {
     fprintf(stderr, "%s: --topo FILE is required (a topology XML, e.g. from `ccsim topo gen dgx-h100 -o F`)\n", argv[0]);
     goto out;
   }
-  if (nodes != 1) {
-    fprintf(stderr, "%s: --nodes %d: only one virtual node per run is supported so far (all ranks in one "
-                    "process; see docs/ccsim-run.md)\n", argv[0], nodes);
+  if (nodes < 1 || nodes > 64) {
+    fprintf(stderr, "%s: --nodes %d: need 1 to 64 virtual nodes\n", argv[0], nodes);
     goto out;
   }
   if (o.timeout <= 0 || o.gpus < 0 || (o.host_time && strcmp(o.host_time, "model") && strcmp(o.host_time, "real"))) {
@@ -223,30 +225,85 @@ int cmd_run(int argc, char **argv) {
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
   fflush(NULL);
-  pid_t pid = fork();
-  if (pid < 0) {
-    fprintf(stderr, "%s: fork: %s\n", argv[0], g_strerror(errno));
-    goto out;
+  /* Several nodes: one process each, a coordinator for the collectives that span them, one virtual clock
+   * origin for all, per-node traces merged afterwards. */
+  struct run_coord *coord = NULL;
+  char **node_traces = g_new0(char *, nodes + 1);
+  if (nodes > 1) {
+    char *sock = g_build_filename(tmpdir, "coord", NULL);
+    coord = run_coord_new(sock, topo, nodes, o.params, &err);
+    if (!coord) {
+      fprintf(stderr, "%s: %s\n", argv[0], err->message);
+      g_free(sock);
+      g_strfreev(node_traces);
+      goto out;
+    }
+    char buf[64];
+    env = g_environ_setenv(env, "CCSIM_RUN_COORD", sock, TRUE);
+    env = g_environ_setenv(env, "CCSIM_RUN_SHARED", tmpdir, TRUE);
+    snprintf(buf, sizeof buf, "%d", nodes);
+    env = g_environ_setenv(env, "CCSIM_NODES", buf, TRUE);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    snprintf(buf, sizeof buf, "%lld", (long long)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    env = g_environ_setenv(env, "CCSIM_ORIGIN_NS", buf, TRUE);
+    g_free(sock);
   }
-  if (pid == 0) {
-    setpgid(0, 0);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    execvpe(argv[first], argv + first, env);
-    fprintf(stderr, "ccsim run: cannot start %s: %s\n", argv[first], g_strerror(errno));
-    _exit(127);
+  pid_t *pids = g_new0(pid_t, nodes);
+  int *statuses = g_new0(int, nodes);
+  gboolean *done = g_new0(gboolean, nodes);
+  pid_t pgid = 0;
+  for (int i = 0; i < nodes; i++) {
+    gchar **nenv = g_strdupv(env);
+    if (nodes > 1) {
+      char buf[64];
+      snprintf(buf, sizeof buf, "%d", i);
+      nenv = g_environ_setenv(nenv, "CCSIM_NODE", buf, TRUE);
+      snprintf(buf, sizeof buf, "ccsim-node-%d", i);
+      nenv = g_environ_setenv(nenv, "NCCL_HOSTID", buf, TRUE);
+      if (trace_tmp) {
+        node_traces[i] = g_strdup_printf("%s/trace.node%d.jsonl", tmpdir, i);
+        nenv = g_environ_setenv(nenv, "CCSIM_TRACE", node_traces[i], TRUE);
+      }
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+      fprintf(stderr, "%s: fork: %s\n", argv[0], g_strerror(errno));
+      g_strfreev(nenv);
+      break;
+    }
+    if (pid == 0) {
+      setpgid(0, pgid);
+      sigaction(SIGINT, &old_int, NULL);
+      sigaction(SIGTERM, &old_term, NULL);
+      execvpe(argv[first], argv + first, nenv);
+      fprintf(stderr, "ccsim run: cannot start %s: %s\n", argv[first], g_strerror(errno));
+      _exit(127);
+    }
+    setpgid(pid, pgid);
+    if (!pgid) pgid = pid;
+    pids[i] = pid;
+    g_strfreev(nenv);
   }
-  setpgid(pid, pid);
+  pid_t pid = pgid;
   double t0 = mono_s();
   int status = 0;
   gboolean timed_out = FALSE;
-  for (;;) {
-    pid_t w = waitpid(pid, &status, WNOHANG);
-    if (w == pid) break;
-    if (w < 0 && errno != EINTR) {
-      fprintf(stderr, "%s: waitpid: %s\n", argv[0], g_strerror(errno));
-      break;
+  for (int left = nodes; left > 0 && pid > 0;) {
+    for (int i = 0; i < nodes; i++) {
+      if (done[i] || pids[i] <= 0) {
+        if (!done[i]) { done[i] = TRUE; left--; }
+        continue;
+      }
+      pid_t w = waitpid(pids[i], &statuses[i], WNOHANG);
+      if (w == pids[i] || (w < 0 && errno != EINTR)) {
+        done[i] = TRUE;
+        left--;
+        /* the node whose ending decides the run: the first that failed, else node 0 */
+        if ((statuses[i] != 0 && status == 0) || (i == 0 && status == 0)) status = statuses[i];
+      }
     }
+    if (left == 0) break;
     if (forwarded_signal) {
       kill(-pid, forwarded_signal);
       forwarded_signal = 0;
@@ -254,11 +311,31 @@ int cmd_run(int argc, char **argv) {
     if (mono_s() - t0 > o.timeout) {
       timed_out = TRUE;
       kill_group(pid);
+      for (int i = 0; i < nodes; i++) if (!done[i] && pids[i] > 0) waitpid(pids[i], NULL, 0);
       break;
     }
-    g_usleep(20000);
+    if (coord) run_coord_poll(coord, 20);
+    else g_usleep(20000);
   }
-  kill(-pid, SIGKILL); /* helpers the program forked into its group must not outlive it */
+  if (pid > 0) kill(-pid, SIGKILL); /* helpers the program forked into its group must not outlive it */
+  if (coord && getenv("CCSIM_RUN_VERBOSE"))
+    fprintf(stderr, "ccsim run: coordinator timed %u collectives across nodes\n", run_coord_instances(coord));
+  run_coord_free(coord);
+  if (nodes > 1 && trace_tmp) { /* one trace: the nodes' records one after another */
+    FILE *outf = fopen(trace_tmp, "w");
+    for (int i = 0; outf && i < nodes; i++) {
+      char *text = NULL;
+      gsize len = 0;
+      if (node_traces[i] && g_file_get_contents(node_traces[i], &text, &len, NULL)) fwrite(text, 1, len, outf);
+      g_free(text);
+      if (node_traces[i]) g_unlink(node_traces[i]);
+    }
+    if (outf) fclose(outf);
+  }
+  g_strfreev(node_traces);
+  g_free(pids);
+  g_free(statuses);
+  g_free(done);
   double wall = mono_s() - t0;
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
@@ -303,6 +380,14 @@ out:
   if (tmpdir) {
     if (report) g_unlink(report);
     if (trace_tmp && o.trace && is_sqlite_name(o.trace)) g_unlink(trace_tmp);
+    GDir *d = g_dir_open(tmpdir, 0, NULL); /* files the program's copies shared (multi-node runs) */
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+      char *p = g_build_filename(tmpdir, name, NULL);
+      g_unlink(p);
+      g_free(p);
+    }
+    if (d) g_dir_close(d);
     g_rmdir(tmpdir);
   }
   if (err) g_error_free(err);

@@ -4,9 +4,14 @@
  * and the time per call from both. It knows nothing about ccsim; under `ccsim run` it prints predicted
  * times.
  *
+ * With -m it is one process of several (one per node, as `ccsim run --nodes N` starts them): the process
+ * index and count come from CCSIM_NODE / CCSIM_NODES, and the processes exchange NCCL's unique id through a
+ * file in the directory CCSIM_RUN_SHARED (the part an MPI launcher would otherwise play).
+ *
  * Usage: nccl_timing_bench [-o all_reduce|all_gather|reduce_scatter|broadcast|reduce|sendrecv]
- *                          [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-n ITERS] [-w WARMUP] [-g GPUS] [-t]
- * Output: one line per size: "size count event_us host_us busbw_gbs" (with -t: rank 0's thread's view).
+ *                          [-b MINBYTES] [-e MAXBYTES] [-f FACTOR] [-n ITERS] [-w WARMUP] [-g GPUS] [-t|-m]
+ * Output: one line per size: "size count event_us host_us busbw_gbs" (with -t: rank 0's thread's view; with
+ * -m: process 0's).
  */
 #include <cuda_runtime.h>
 #include <nccl.h>
@@ -21,6 +26,8 @@
   fprintf(stderr, "nccl_timing_bench: %s failed: %s\n", #x, cudaGetErrorString(e_)); exit(3); } } while (0)
 #define NCCL_OK(x) do { ncclResult_t r_ = (x); if (r_ != ncclSuccess) { \
   fprintf(stderr, "nccl_timing_bench: %s failed: %s\n", #x, ncclGetErrorString(r_)); exit(4); } } while (0)
+
+static int rank_base; /* -m: global rank of this process's first GPU */
 
 enum op { ALL_REDUCE, ALL_GATHER, REDUCE_SCATTER, BROADCAST, REDUCE, SENDRECV };
 static const char *const op_names[] = {"all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduce", "sendrecv"};
@@ -54,6 +61,7 @@ static void issue_ranks(enum op op, int n, int r0, int r1, ncclComm_t *comms, cu
                         void **rb, size_t count) {
   NCCL_OK(ncclGroupStart());
   for (int r = r0; r < r1; r++) {
+    int g = rank_base + r;
     switch (op) {
     case ALL_REDUCE: NCCL_OK(ncclAllReduce(sb[r], rb[r], count, ncclFloat, ncclSum, comms[r], streams[r])); break;
     case ALL_GATHER: NCCL_OK(ncclAllGather(sb[r], rb[r], count / n, ncclFloat, comms[r], streams[r])); break;
@@ -61,16 +69,12 @@ static void issue_ranks(enum op op, int n, int r0, int r1, ncclComm_t *comms, cu
     case BROADCAST: NCCL_OK(ncclBroadcast(sb[r], rb[r], count, ncclFloat, 0, comms[r], streams[r])); break;
     case REDUCE: NCCL_OK(ncclReduce(sb[r], rb[r], count, ncclFloat, ncclSum, 0, comms[r], streams[r])); break;
     case SENDRECV:
-      NCCL_OK(ncclSend(sb[r], count, ncclFloat, (r + 1) % n, comms[r], streams[r]));
-      NCCL_OK(ncclRecv(rb[r], count, ncclFloat, (r + n - 1) % n, comms[r], streams[r]));
+      NCCL_OK(ncclSend(sb[r], count, ncclFloat, (g + 1) % n, comms[r], streams[r]));
+      NCCL_OK(ncclRecv(rb[r], count, ncclFloat, (g + n - 1) % n, comms[r], streams[r]));
       break;
     }
   }
   NCCL_OK(ncclGroupEnd());
-}
-
-static void issue(enum op op, int n, ncclComm_t *comms, cudaStream_t *streams, void **sb, void **rb, size_t count) {
-  issue_ranks(op, n, 0, n, comms, streams, sb, rb, count);
 }
 
 /* -t: one thread per GPU. */
@@ -131,8 +135,8 @@ static void *rank_thread(void *p) {
 int main(int argc, char **argv) {
   enum op op = ALL_REDUCE;
   size_t minb = 8, maxb = 32 << 20;
-  int factor = 2, iters = 20, warmup = 5, ngpus = 0, threads = 0, c;
-  while ((c = getopt(argc, argv, "o:b:e:f:n:w:g:th")) != -1) {
+  int factor = 2, iters = 20, warmup = 5, ngpus = 0, threads = 0, multi = 0, c;
+  while ((c = getopt(argc, argv, "o:b:e:f:n:w:g:tmh")) != -1) {
     switch (c) {
     case 'o': {
       int k = -1;
@@ -148,6 +152,7 @@ int main(int argc, char **argv) {
     case 'w': warmup = atoi(optarg); break;
     case 'g': ngpus = atoi(optarg); break;
     case 't': threads = 1; break;
+    case 'm': multi = 1; break;
     default:
       fprintf(stderr, "usage: %s [-o OP] [-b MIN] [-e MAX] [-f FACTOR] [-n ITERS] [-w WARMUP] [-g GPUS] [-t]\n", argv[0]);
       return c == 'h' ? 0 : 2;
@@ -180,8 +185,41 @@ int main(int argc, char **argv) {
     free(ta); free(tid); free(comms); free(streams); free(sb); free(rb);
     return 0;
   }
-  NCCL_OK(ncclCommInitAll(comms, n, NULL));
-  for (int r = 0; r < n; r++) {
+  int nlocal = n, node = 0;
+  if (multi) { /* n becomes the rank count of all processes; this one drives its nlocal GPUs */
+    const char *ne = getenv("CCSIM_NODE"), *nn = getenv("CCSIM_NODES"), *dir = getenv("CCSIM_RUN_SHARED");
+    if (!ne || !nn || !dir) { fprintf(stderr, "nccl_timing_bench: -m needs CCSIM_NODE, CCSIM_NODES, CCSIM_RUN_SHARED\n"); return 2; }
+    node = atoi(ne);
+    int nodes = atoi(nn);
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/nccl_timing_bench.id", dir);
+    ncclUniqueId id;
+    if (node == 0) {
+      NCCL_OK(ncclGetUniqueId(&id));
+      snprintf(tmp, sizeof tmp, "%s.tmp", path);
+      FILE *f = fopen(tmp, "wb");
+      if (!f || fwrite(&id, sizeof id, 1, f) != 1 || fclose(f) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "nccl_timing_bench: cannot write %s\n", path);
+        return 3;
+      }
+    } else {
+      FILE *f = NULL;
+      for (int i = 0; i < 6000 && !(f = fopen(path, "rb")); i++) usleep(10000);
+      if (!f || fread(&id, sizeof id, 1, f) != 1) { fprintf(stderr, "nccl_timing_bench: no unique id in %s\n", path); return 3; }
+      fclose(f);
+    }
+    rank_base = node * nlocal;
+    n = nodes * nlocal;
+    NCCL_OK(ncclGroupStart());
+    for (int r = 0; r < nlocal; r++) {
+      CUDA_OK(cudaSetDevice(r));
+      NCCL_OK(ncclCommInitRank(&comms[r], n, id, rank_base + r));
+    }
+    NCCL_OK(ncclGroupEnd());
+  } else {
+    NCCL_OK(ncclCommInitAll(comms, n, NULL));
+  }
+  for (int r = 0; r < nlocal; r++) {
     CUDA_OK(cudaSetDevice(r));
     CUDA_OK(cudaStreamCreateWithFlags(&streams[r], cudaStreamNonBlocking));
     CUDA_OK(cudaMalloc(&sb[r], maxb));
@@ -191,28 +229,31 @@ int main(int argc, char **argv) {
   CUDA_OK(cudaSetDevice(0));
   CUDA_OK(cudaEventCreate(&start));
   CUDA_OK(cudaEventCreate(&stop));
-  printf("# nccl_timing_bench %s on %d GPUs, %d warm-up, %d iterations\n", op_names[op], n, warmup, iters);
-  printf("# %12s %12s %12s %12s %10s\n", "size", "count", "event_us", "host_us", "busbw_gbs");
+  if (node == 0) {
+    printf("# nccl_timing_bench %s on %d GPUs, %d warm-up, %d iterations\n", op_names[op], n, warmup, iters);
+    printf("# %12s %12s %12s %12s %10s\n", "size", "count", "event_us", "host_us", "busbw_gbs");
+  }
   for (size_t size = minb; size <= maxb; size *= (size_t)factor) {
     size_t count = size / sizeof(float);
     if ((op == ALL_GATHER || op == REDUCE_SCATTER) && count / n == 0) continue;
-    for (int i = 0; i < warmup; i++) issue(op, n, comms, streams, sb, rb, count);
-    for (int r = 0; r < n; r++) CUDA_OK(cudaStreamSynchronize(streams[r]));
+    for (int i = 0; i < warmup; i++) issue_ranks(op, n, 0, nlocal, comms, streams, sb, rb, count);
+    for (int r = 0; r < nlocal; r++) CUDA_OK(cudaStreamSynchronize(streams[r]));
     CUDA_OK(cudaEventRecord(start, streams[0]));
     double t0 = now_us();
-    for (int i = 0; i < iters; i++) issue(op, n, comms, streams, sb, rb, count);
+    for (int i = 0; i < iters; i++) issue_ranks(op, n, 0, nlocal, comms, streams, sb, rb, count);
     CUDA_OK(cudaEventRecord(stop, streams[0]));
-    for (int r = 0; r < n; r++) CUDA_OK(cudaStreamSynchronize(streams[r]));
+    for (int r = 0; r < nlocal; r++) CUDA_OK(cudaStreamSynchronize(streams[r]));
     double t1 = now_us();
     float ms = 0;
     CUDA_OK(cudaEventElapsedTime(&ms, start, stop));
     double ev_us = ms * 1e3 / iters, host_us = (t1 - t0) / iters;
     size_t bytes = (op == ALL_GATHER || op == REDUCE_SCATTER) ? count / n * n * sizeof(float) : count * sizeof(float);
-    printf("  %12zu %12zu %12.2f %12.2f %10.2f\n", bytes, count, ev_us, host_us,
-           ev_us > 0 ? bytes / ev_us / 1e3 * bus_factor(op, n) : 0.0);
+    if (node == 0)
+      printf("  %12zu %12zu %12.2f %12.2f %10.2f\n", bytes, count, ev_us, host_us,
+             ev_us > 0 ? bytes / ev_us / 1e3 * bus_factor(op, n) : 0.0);
     fflush(stdout);
   }
-  for (int r = 0; r < n; r++) {
+  for (int r = 0; r < nlocal; r++) {
     cudaSetDevice(r);
     cudaFree(sb[r]);
     cudaFree(rb[r]);
