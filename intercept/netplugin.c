@@ -1,13 +1,14 @@
 /* netplugin.c — NCCL network plugin (ABI v8) inside libhacknccl.so: exposes this virtual node's NICs as
  * the topology XML describes them (name, speed, latency, port, guid, maxconn, GPUDirect), so NCCL matches
  * them to the XML's <net> elements. There is no data path: listen/connect/accept/regMr succeed at once
- * with placeholder objects (one process per virtual node, no bytes ever cross), isend/irecv complete
- * immediately. Enough for multi-node init and for enqueueing cross-node work; proxies then wait on kernels
- * that never run, so callers end such communicators with ncclCommAbort.
+ * with placeholder objects (one process per virtual node, no bytes ever cross). Transfers are accepted and
+ * never complete, which is the truth here: the sending side's kernel never runs. Enough for multi-node init
+ * and for enqueueing cross-node work; callers end such communicators with ncclCommAbort.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "capture_nccl_abi.h"
 #include "netplugin.h"
 #include "platform_hooks.h"
@@ -102,36 +103,39 @@ static nccl_result_t net_dereg_mr(void *comm, void *mhandle) {
   return NCCL_OK;
 }
 
-/* Requests complete at once; the size a receive reports is the size posted. */
-struct net_req { struct net_obj o; int n; int sizes[8]; };
+/* Outstanding transfers. NCCL's proxy thread polls them in a loop; each poll of an unfinished request
+ * sleeps a little so that stuck proxies do not eat the CPU the other virtual nodes need. */
+#define NET_POLL_SLEEP_NS 500000
+
+struct net_req { struct net_obj o; };
+
+static nccl_result_t new_request(void **request) {
+  struct net_req *r = calloc(1, sizeof(*r));
+  if (!r) return NCCL_INTERNAL_ERROR;
+  r->o.magic = NET_MAGIC;
+  r->o.kind = OBJ_REQ;
+  *request = r;
+  return NCCL_OK;
+}
 
 static nccl_result_t net_isend(void *send_comm, void *data, int size, int tag, void *mhandle, void **request) {
   (void)send_comm;
   (void)data;
+  (void)size;
   (void)tag;
   (void)mhandle;
-  struct net_req *r = calloc(1, sizeof(*r));
-  if (!r) return NCCL_INTERNAL_ERROR;
-  r->o.magic = NET_MAGIC;
-  r->n = 1;
-  r->sizes[0] = size;
-  *request = r;
-  return NCCL_OK;
+  return new_request(request);
 }
 
 static nccl_result_t net_irecv(void *recv_comm, int n, void **data, int *sizes, int *tags, void **mhandles,
                                void **request) {
   (void)recv_comm;
+  (void)n;
   (void)data;
+  (void)sizes;
   (void)tags;
   (void)mhandles;
-  struct net_req *r = calloc(1, sizeof(*r));
-  if (!r) return NCCL_INTERNAL_ERROR;
-  r->o.magic = NET_MAGIC;
-  r->n = n < 8 ? n : 8;
-  for (int i = 0; i < r->n; i++) r->sizes[i] = sizes ? sizes[i] : 0;
-  *request = r;
-  return NCCL_OK;
+  return new_request(request);
 }
 
 static nccl_result_t net_iflush(void *recv_comm, int n, void **data, int *sizes, void **mhandles, void **request) {
@@ -145,11 +149,11 @@ static nccl_result_t net_iflush(void *recv_comm, int n, void **data, int *sizes,
 }
 
 static nccl_result_t net_test(void *request, int *done, int *sizes) {
-  struct net_req *r = request;
-  *done = 1;
-  if (r && sizes)
-    for (int i = 0; i < r->n; i++) sizes[i] = r->sizes[i];
-  free(r);
+  (void)request;
+  (void)sizes;
+  *done = 0;
+  struct timespec ts = {0, NET_POLL_SLEEP_NS};
+  nanosleep(&ts, NULL);
   return NCCL_OK;
 }
 
