@@ -160,7 +160,8 @@ int cmd_run(int argc, char **argv) {
     "ccsim's virtual driver; its own kernels take no time, NCCL's kernels take the time the simulator\n"
     "computes for the whole collective. CUDA events, stream/event synchronisation and the host clocks\n"
     "(clock_gettime, gettimeofday) follow simulated time, so the program prints predicted timings.\n"
-    "All ranks must live in this one process (one thread for all GPUs, or one thread per GPU).\n"
+    "One process per virtual node (one thread for all its GPUs, or one thread per GPU); --nodes N starts N\n"
+    "copies and times the collectives between them in ccsim.\n"
     "NCCL_* variables pass through to NCCL. Exit status: the program's (128+N after signal N, 124 after\n"
     "the time limit, 3 when it exited 0 without ever initialising NCCL).");
   g_option_context_add_main_entries(ctx, entries, NULL);
