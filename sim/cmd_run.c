@@ -290,6 +290,7 @@ int cmd_run(int argc, char **argv) {
   double t0 = mono_s();
   int status = 0;
   gboolean timed_out = FALSE;
+  double failed_at = 0; /* a node that failed leaves its peers waiting for it: they get a few seconds */
   for (int left = nodes; left > 0 && pid > 0;) {
     for (int i = 0; i < nodes; i++) {
       if (done[i] || pids[i] <= 0) {
@@ -302,9 +303,16 @@ int cmd_run(int argc, char **argv) {
         left--;
         /* the node whose ending decides the run: the first that failed, else node 0 */
         if ((statuses[i] != 0 && status == 0) || (i == 0 && status == 0)) status = statuses[i];
+        if (statuses[i] != 0 && failed_at == 0) failed_at = mono_s();
       }
     }
     if (left == 0) break;
+    if (failed_at > 0 && mono_s() - failed_at > 5) {
+      fprintf(stderr, "ccsim run: a node's process failed; stopping the other %d\n", left);
+      kill_group(pid);
+      for (int i = 0; i < nodes; i++) if (!done[i] && pids[i] > 0) waitpid(pids[i], NULL, 0);
+      break;
+    }
     if (forwarded_signal) {
       kill(-pid, forwarded_signal);
       forwarded_signal = 0;
