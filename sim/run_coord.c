@@ -184,7 +184,9 @@ static int op_of_func(const char *f) {
 
 /* Device time of the instance's tasks (collectives; 0 for what is not modelled, with a message). */
 static gint64 time_tasks(struct cc_comm *m, const char *tasks) {
-  gchar **f = g_strsplit(g_strstrip(g_strdup(tasks)), " ", -1);
+  char *copy = g_strstrip(g_strdup(tasks));
+  gchar **f = g_strsplit(copy, " ", -1);
+  g_free(copy);
   int n = f[0] ? atoi(f[0]) : 0;
   gint64 total = 0;
   for (int k = 0; k < n && g_strv_length(f) >= (guint)(1 + 9 * (k + 1)); k++) {
