@@ -311,7 +311,7 @@ static bool send_instance(struct st_instance *in) {
   }
   g_string_append_printf(s, "I %s %llx %d %d %lld", in->key, (unsigned long long)in->comm_id, in->nranks, n,
                          (long long)lower);
-  simtime_model_describe_tasks(&m[0], s);
+  simtime_model_describe_tasks(m, n, s);
   gchar **lines = g_strsplit(s->str, "\n", -1);
   bool ok = true;
   for (int i = 0; lines[i] && ok; i++)

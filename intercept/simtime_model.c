@@ -380,7 +380,22 @@ void simtime_model_describe(uint64_t comm_id, int nranks, const struct simtime_m
   }
 }
 
-void simtime_model_describe_tasks(const struct simtime_member *m0, GString *out) {
+void simtime_model_describe_tasks(const struct simtime_member *m, int n, GString *out) {
+  const struct simtime_member *m0 = &m[0];
+  if (m0->ntasks > 0 && m0->tasks[0].p2p) { /* send/recv: every local rank's sends; last field = sender */
+    int nsend = 0;
+    for (int i = 0; i < n; i++)
+      for (int k = 0; k < m[i].ntasks; k++) nsend += !strcmp(m[i].tasks[k].func, "Send");
+    g_string_append_printf(out, " %d", nsend);
+    for (int i = 0; i < n; i++)
+      for (int k = 0; k < m[i].ntasks; k++) {
+        const struct simtime_task *t = &m[i].tasks[k];
+        if (strcmp(t->func, "Send")) continue;
+        g_string_append_printf(out, " Send %d %zu %d P2P SIMPLE %d %d %d", type_size(t->datatype), t->count, t->root,
+                               t->nchannels, m[i].block, m[i].rank);
+      }
+    return;
+  }
   g_string_append_printf(out, " %d", m0->ntasks);
   for (int k = 0; k < m0->ntasks; k++) {
     const struct simtime_task *t = &m0->tasks[k];

@@ -38,6 +38,6 @@ void simtime_model_forget_comm(uint64_t comm_id);
  * coordinator's text lines (sim/run_coord.h). */
 #include <glib.h>
 void simtime_model_describe(uint64_t comm_id, int nranks, const struct simtime_member *m, int n, GString *out);
-void simtime_model_describe_tasks(const struct simtime_member *m0, GString *out);
+void simtime_model_describe_tasks(const struct simtime_member *m, int n, GString *out);
 
 #endif

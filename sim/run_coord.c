@@ -182,14 +182,97 @@ static int op_of_func(const char *f) {
   return -1;
 }
 
-/* Device time of the instance's tasks (collectives; 0 for what is not modelled, with a message). */
+static gint64 simulate_cached(struct cc_comm *m, const struct comm_decision *d, int in_place) {
+  char *key = g_strdup_printf("%d/%zu/%d/%d/%d/%d/%d/%d/%d", d->op, d->bytes, d->type_size, d->root, d->algo,
+                              d->proto, d->nchannels, d->nthreads, in_place);
+  gint64 *v = g_hash_table_lookup(m->durations, key);
+  if (!v) {
+    struct plan_options po = {.coarse = 0, .in_place = in_place};
+    struct sim_call sc;
+    GError *err = NULL;
+    v = g_new(gint64, 1);
+    *v = 0;
+    if (sim_decision_run(m->model, &m->info, d, &po, 1, NULL, 0, &sc, &err) == 0)
+      *v = (gint64)((sc.device_ps + 500) / 1000);
+    else {
+      fprintf(stderr, "ccsim run: coordinator: %s: timed as zero\n", err ? err->message : "?");
+      g_clear_error(&err);
+    }
+    g_hash_table_insert(m->durations, g_strdup(key), v);
+  }
+  g_free(key);
+  return *v;
+}
+
+/* Send/recv across processes: the pattern of every rank's sends, as the op the decomposition knows (a ring
+ * shift, all-to-all, or else the ring exchange of the largest message). f: the Send tuples. */
+static gint64 time_p2p(struct cc_comm *m, char **f, int nsend) {
+  int n = m->nranks, shift = -1, ts = 4;
+  int *per_rank = g_new0(int, n);
+  size_t bytes = 0;
+  gboolean ring = TRUE, all = TRUE;
+  for (int k = 0; k < nsend; k++) {
+    char **t = f + 9 * k;
+    int rank = atoi(t[8]), peer = atoi(t[3]);
+    ts = atoi(t[1]) > 0 ? atoi(t[1]) : 4;
+    size_t b = g_ascii_strtoull(t[2], NULL, 10) * (size_t)ts;
+    if (rank < 0 || rank >= n || peer == rank) continue;
+    per_rank[rank]++;
+    int s = ((peer - rank) % n + n) % n;
+    if (shift < 0) shift = s;
+    else if (s != shift) ring = FALSE;
+    if (bytes && b != bytes) ring = all = FALSE;
+    if (b > bytes) bytes = b;
+  }
+  for (int r = 1; r < n; r++)
+    if (per_rank[r] != per_rank[0]) ring = all = FALSE;
+  int each = per_rank[0];
+  g_free(per_rank);
+  if (each <= 0 || bytes == 0) return 0;
+  struct comm_decision d;
+  memset(&d, 0, sizeof d);
+  d.algo = ALGO_NONE;
+  d.proto = PROTO_SIMPLE;
+  d.type_size = ts;
+  d.nchannels = atoi(f[6]);
+  d.nthreads = atoi(f[7]);
+  for (int a = 0; a < ALGO_COUNT; a++)
+    for (int p = 0; p < PROTO_COUNT; p++) d.cost_us[a][p] = -1;
+  if (all && each == n - 1 && !(ring && each == 1)) {
+    d.op = OP_ALLTOALL;
+    d.bytes = bytes * (size_t)n;
+    d.nccl_bytes = bytes;
+  } else {
+    d.op = OP_SENDRECV;
+    d.root = shift > 0 ? shift : 1;
+    d.bytes = d.nccl_bytes = bytes;
+  }
+  d.count = d.bytes / (size_t)ts;
+  return simulate_cached(m, &d, 0);
+}
+
+/* Device time of the instance's tasks (0 for what is not modelled, with a message). */
 static gint64 time_tasks(struct cc_comm *m, const char *tasks) {
   char *copy = g_strstrip(g_strdup(tasks));
   gchar **f = g_strsplit(copy, " ", -1);
   g_free(copy);
+  guint nf = g_strv_length(f);
+  if (nf >= 10 && !strcmp(f[1], "Send")) { /* "<nsend> Send ... [<nsend> Send ...]": every report's sends */
+    GPtrArray *sends = g_ptr_array_new();
+    for (guint i = 0; i + 9 < nf;) {
+      int cnt = atoi(f[i]);
+      i++;
+      for (int k = 0; k < cnt && i + 9 <= nf; k++, i += 9)
+        for (int x = 0; x < 9; x++) g_ptr_array_add(sends, f[i + x]);
+    }
+    gint64 t = time_p2p(m, (char **)sends->pdata, (int)(sends->len / 9));
+    g_ptr_array_free(sends, TRUE);
+    g_strfreev(f);
+    return t;
+  }
   int n = f[0] ? atoi(f[0]) : 0;
   gint64 total = 0;
-  for (int k = 0; k < n && g_strv_length(f) >= (guint)(1 + 9 * (k + 1)); k++) {
+  for (int k = 0; k < n && nf >= (guint)(1 + 9 * (k + 1)); k++) {
     char **t = f + 1 + 9 * k;
     int op = op_of_func(t[0]), algo = comm_algo_parse(t[4]), proto = comm_proto_parse(t[5]);
     if (op < 0 || algo < 0 || proto < 0) {
@@ -213,25 +296,7 @@ static gint64 time_tasks(struct cc_comm *m, const char *tasks) {
     for (int a = 0; a < ALGO_COUNT; a++)
       for (int p = 0; p < PROTO_COUNT; p++) d.cost_us[a][p] = -1;
     if (d.count == 0) continue;
-    char *key = g_strdup_printf("%d/%zu/%d/%d/%d/%d/%d/%d/%s", d.op, d.bytes, d.type_size, d.root, d.algo, d.proto,
-                                d.nchannels, d.nthreads, t[8]);
-    gint64 *v = g_hash_table_lookup(m->durations, key);
-    if (!v) {
-      struct plan_options po = {.coarse = 0, .in_place = atoi(t[8])};
-      struct sim_call sc;
-      GError *err = NULL;
-      v = g_new(gint64, 1);
-      *v = 0;
-      if (sim_decision_run(m->model, &m->info, &d, &po, 1, NULL, 0, &sc, &err) == 0)
-        *v = (gint64)((sc.device_ps + 500) / 1000);
-      else {
-        fprintf(stderr, "ccsim run: coordinator: %s: timed as zero\n", err ? err->message : "?");
-        g_clear_error(&err);
-      }
-      g_hash_table_insert(m->durations, g_strdup(key), v);
-    }
-    g_free(key);
-    total += *v;
+    total += simulate_cached(m, &d, atoi(t[8]));
   }
   g_strfreev(f);
   return total;
@@ -291,10 +356,15 @@ static void handle_line(struct run_coord *c, struct client *cl, char *line) {
       in->comm = g_ascii_strtoull(f[2], NULL, 16);
       in->nranks = atoi(f[3]);
       in->fds = g_array_new(FALSE, FALSE, sizeof(int));
-      GString *tasks = g_string_new(NULL); /* fields from <ntasks> on */
-      for (guint k = 6; k < nf; k++) g_string_append_printf(tasks, "%s%s", k > 6 ? " " : "", f[k]);
-      in->tasks = g_string_free(tasks, FALSE);
+      in->tasks = g_strdup("");
       g_hash_table_insert(c->insts, in->key, in);
+    }
+    /* Collectives: the first report's tasks (every rank's are the same). Send/recv: every report's sends. */
+    if (!*in->tasks || (nf > 7 && !strcmp(f[7], "Send"))) {
+      GString *tasks = g_string_new(in->tasks);
+      for (guint k = 6; k < nf; k++) g_string_append_printf(tasks, "%s%s", tasks->len ? " " : "", f[k]);
+      g_free(in->tasks);
+      in->tasks = g_string_free(tasks, FALSE);
     }
     in->got += atoi(f[4]);
     gint64 lower = g_ascii_strtoll(f[5], NULL, 10);

@@ -10,6 +10,8 @@
  *   process -> coordinator, per collective instance once its local ranks have launched:
  *     I <key> <comm> <nranks> <nlocal> <earliest start ns> <ntasks>
  *       (<func> <type size> <count> <root> <algo> <proto> <nchannels> <nthreads> <in place>) x ntasks
+ *       send/recv instances list every local rank's sends instead:
+ *       (Send <type size> <count> <peer> P2P SIMPLE <nchannels> <nthreads> <sending rank>) x nsends
  *   coordinator -> process:
  *     T <key> <start ns> <end ns>
  * Times are the processes' shared virtual clock (they start from one origin, CCSIM_ORIGIN_NS).

@@ -67,23 +67,25 @@ done
 # Two virtual nodes, one process each (ccsim run --nodes 2, nccl_timing_bench -m): collectives across the
 # processes are timed by ccsim run's coordinator; they agree with `ccsim bench --nodes 2` within 2%.
 MSIZES="-b 64 -e 16M -f 64"
-"$CCSIM" bench --topo "$TOPO" --nodes 2 --op all_reduce $MSIZES -q > "$T/bench_2n" 2>"$T/bench_2n.err" || { err "ccsim bench --nodes 2"; cat "$T/bench_2n.err"; }
-"$CCSIM" run --topo "$TOPO" --nodes 2 --timeout 300 --trace "$T/trace2n.jsonl" -- "$BIN/nccl_timing_bench" -m $MSIZES -n 100 -w 5 \
+for op in all_reduce sendrecv; do
+"$CCSIM" bench --topo "$TOPO" --nodes 2 --op $op $MSIZES -q > "$T/bench_2n" 2>"$T/bench_2n.err" || { err "ccsim bench --nodes 2"; cat "$T/bench_2n.err"; }
+"$CCSIM" run --topo "$TOPO" --nodes 2 --timeout 300 --trace "$T/trace2n.jsonl" -- "$BIN/nccl_timing_bench" -m -o $op $MSIZES -n 100 -w 5 \
   > "$T/run_2n" 2>"$T/run_2n.err" || { err "ccsim run --nodes 2 (status $?)"; cat "$T/run_2n.err"; }
-awk '
+awk -v op=$op '
   FNR == NR { if ($1 ~ /^[0-9]+$/ && $6 + 0 > 0) bench[$1] = $6; next }
   $1 ~ /^[0-9]+$/ {
     n++
     b = bench[$1]
     for (k = 3; k <= 4; k++) {
       d = ($k - b) / b; if (d < 0) d = -d
-      printf "all_reduce 2 nodes %10s %s %9.2f us  bench %9.2f us  %5.2f%%\n", $1, k == 3 ? "event" : "host ", $k, b, d * 100
-      if (d > 0.02) { printf "FAIL: 2 nodes size %s differs by more than 2%%\n", $1; bad = 1 }
+      printf "%s 2 nodes %10s %s %9.2f us  bench %9.2f us  %5.2f%%\n", op, $1, k == 3 ? "event" : "host ", $k, b, d * 100
+      if (d > 0.02) { printf "FAIL: %s 2 nodes size %s differs by more than 2%%\n", op, $1; bad = 1 }
     }
   }
   END { if (n != 4) { printf "FAIL: 2 nodes: %d rows\n", n; bad = 1 } exit bad }
 ' "$T/bench_2n" "$T/run_2n" || fail=1
 [ "$(grep -c '"type":"header"' "$T/trace2n.jsonl")" -eq 2 ] || err "2-node trace: expected one header per node"
+done
 
 # --- 2. determinism and trace ---
 ARGS="-o all_reduce -b 8 -e 1M -f 32 -n 10 -w 2"
