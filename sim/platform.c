@@ -121,7 +121,8 @@ static gchar **node_environ(const struct platform_request *req, int node, const 
                             const char *tmpdir) {
   gchar **env = g_get_environ();
   const char *pre = g_environ_getenv(env, "LD_PRELOAD");
-  char *preload = pre && *pre ? g_strdup_printf("%s:%s", lib, pre) : g_strdup(lib);
+  /* The caller's own preloads go first: a sanitizer runtime, for one, must be the first library loaded. */
+  char *preload = pre && *pre ? g_strdup_printf("%s:%s", pre, lib) : g_strdup(lib);
   env = g_environ_setenv(env, "LD_PRELOAD", preload, TRUE);
   g_free(preload);
   char buf[64];
