@@ -1,4 +1,5 @@
 /* main.c — the `ccsim` program: dispatches to one subcommand per job. */
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 #include <glib.h>
@@ -30,6 +31,9 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+  /* Character set only: GLib's help text converts to it. Numbers keep the C locale so tables stay
+   * machine-readable (nccl-tests' format uses '.' decimals). */
+  setlocale(LC_CTYPE, "");
   if (argc < 2) {
     usage(stderr);
     return 2;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh — set up ccsim on a fresh machine and run its main job or its tests.
 #
-#   tools/setup.sh run     install what is missing, build, and summarise the bundled default topology
+#   tools/setup.sh run     install what is missing, build, summarise the bundled default topology and
+#                          simulate an all_reduce sweep on it
 #   tools/setup.sh test    install what is missing, build, and run the whole test suite (ctest)
 #   tools/setup.sh sanitize  the test suite again in an AddressSanitizer + UBSan build
 #
@@ -50,7 +51,11 @@ build() { # build DIR [cmake args...]
 case "$mode" in
   run)
     build "${BUILD_DIR:-build}"
-    exec "${BUILD_DIR:-build}/sim/ccsim" topo scenarios/topologies/default.xml
+    "${BUILD_DIR:-build}/sim/ccsim" topo scenarios/topologies/default.xml
+    echo
+    # The default topology is a measured 4x H200 machine that ran with NVLink SHARP off.
+    NCCL_NVLS_ENABLE=${NCCL_NVLS_ENABLE:-0} exec "${BUILD_DIR:-build}/sim/ccsim" bench \
+      --topo scenarios/topologies/default.xml --op all_reduce -b 8 -e 1G -f 4
     ;;
   test)
     build "${BUILD_DIR:-build}"
