@@ -6,26 +6,8 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "cmd.h"
+#include "sweep.h"
 #include "platform.h"
-
-/* nccl-tests' size syntax: a number with an optional K, M or G suffix (powers of 1024). */
-static gboolean parse_size(const char *s, size_t *out) {
-  if (!s || !*s) return FALSE;
-  char *end = NULL;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || end == s) return FALSE;
-  unsigned long long mult = 1;
-  switch (*end) {
-  case 'K': case 'k': mult = 1ull << 10; end++; break;
-  case 'M': case 'm': mult = 1ull << 20; end++; break;
-  case 'G': case 'g': mult = 1ull << 30; end++; break;
-  default: break;
-  }
-  if (*end || (mult > 1 && v > (~0ull) / mult)) return FALSE;
-  *out = (size_t)(v * mult);
-  return TRUE;
-}
 
 /* Send/recv has no collective algorithm: "P2P" where NCCL moved data, "NONE" where the call was empty. */
 static const char *algo_label(const struct comm_decision *d) {
@@ -81,12 +63,12 @@ int cmd_decide(int argc, char **argv) {
             argv[0], op_s);
     goto out;
   }
-  if (min_s && !parse_size(min_s, &minb)) {
+  if (min_s && !sweep_parse_size(min_s, &minb)) {
     fprintf(stderr, "%s: bad -b size '%s'\n", argv[0], min_s);
     goto out;
   }
   maxb = minb;
-  if (max_s && !parse_size(max_s, &maxb)) {
+  if (max_s && !sweep_parse_size(max_s, &maxb)) {
     fprintf(stderr, "%s: bad -e size '%s'\n", argv[0], max_s);
     goto out;
   }

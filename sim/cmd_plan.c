@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <glib.h>
 #include "cmd.h"
+#include "sweep.h"
 #include "platform.h"
 #include "plan.h"
 
@@ -15,30 +16,6 @@
  * `plan` says so instead of inventing a decision. */
 #pragma weak platform_capture
 #pragma weak platform_result_free
-
-static gboolean parse_size(const char *s, size_t *out) {
-  char *end = NULL;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || end == s) return FALSE;
-  unsigned long long mul = 1;
-  if (*end) {
-    switch (g_ascii_toupper(*end)) {
-    case 'K': mul = 1ull << 10; break;
-    case 'M': mul = 1ull << 20; break;
-    case 'G': mul = 1ull << 30; break;
-    case 'T': mul = 1ull << 40; break;
-    default: return FALSE;
-    }
-    end++;
-    if (*end == 'i' || *end == 'I') end++;
-    if (*end == 'B' || *end == 'b') end++;
-    if (*end) return FALSE;
-  }
-  if (mul > 1 && v > ~0ull / mul) return FALSE;
-  *out = (size_t)(v * mul);
-  return TRUE;
-}
 
 static double now_s(void) {
   struct timespec ts;
@@ -119,7 +96,7 @@ int cmd_plan(int argc, char **argv) {
     goto out;
   }
   size_t bytes = 0;
-  if (!bytes_s || !parse_size(bytes_s, &bytes)) {
+  if (!bytes_s || !sweep_parse_size(bytes_s, &bytes)) {
     fprintf(stderr, "%s: --bytes needs a size such as 1048576, 64K, 8G (got '%s')\n", argv[0],
             bytes_s ? bytes_s : "nothing");
     goto out;
