@@ -9,6 +9,7 @@
  *
  *   sim_calibrate [--params F] --topo topo.xml LOG...     per-size table and median/max |error|
  *   sim_calibrate --summary ...                           one line per log
+ *   sim_calibrate --in-place ...                          against the in-place column instead
  */
 #include <math.h>
 #include <stdio.h>
@@ -126,12 +127,13 @@ static int cmp_double(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
   char *params_path = NULL, *topo_path = NULL;
-  gboolean summary = FALSE;
+  gboolean summary = FALSE, in_place = FALSE;
   int coarse = 0;
   GOptionEntry entries[] = {
     {"params", 0, 0, G_OPTION_ARG_FILENAME, &params_path, "network model parameters (JSON)", "F"},
     {"topo", 0, 0, G_OPTION_ARG_FILENAME, &topo_path, "topology XML of the measured machine", "F"},
     {"summary", 's', 0, G_OPTION_ARG_NONE, &summary, "one line per log", NULL},
+    {"in-place", 0, 0, G_OPTION_ARG_NONE, &in_place, "compare with the in-place times (default: out-of-place)", NULL},
     {"coarse", 0, 0, G_OPTION_ARG_INT, &coarse, "merge K slices per op", "K"},
     {NULL, 0, 0, 0, NULL, NULL, NULL}};
   GOptionContext *ctx = g_option_context_new("LOG... - simulate measured nccl-tests logs with their own decisions");
@@ -203,7 +205,7 @@ int main(int argc, char **argv) {
         g_clear_error(&err);
         continue;
       }
-      double sim = sc.iter_ps / 1e6, meas = row->time_us[0];
+      double sim = sc.iter_ps / 1e6, meas = row->time_us[in_place ? 1 : 0];
       double e = (sim - meas) / meas * 100;
       double ae = fabs(e);
       g_array_append_val(errs, ae);
