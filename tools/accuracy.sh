@@ -4,8 +4,9 @@
 #
 #   tools/accuracy.sh [DIR] [-- extra compare options]
 #
-# DIR defaults to tests/data/measured/h200x4 (its topo.xml is the machine). CCSIM (default: the first
-# of build*/sim/ccsim) picks the program. Exit status 0 when every log was compared.
+# DIR defaults to tests/data/measured/h200x4 (its topo.xml is the machine). A log's NCCL settings that
+# the log itself does not show (NCCL_ALGO, NCCL_PROTO, channel limits, ...) come from LOG.env beside
+# it. CCSIM (default: the first of build*/sim/ccsim) picks the program. Exit status 0 when every log was compared.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dir=${1:-$here/tests/data/measured/h200x4}
@@ -25,7 +26,11 @@ status=0
 all=$(mktemp)
 trap 'rm -f "$all"' EXIT
 for log in "$dir"/*.log; do
-  out=$("$ccsim" compare --quiet --topo "$dir/topo.xml" "$@" "$log" 2>&1)
+  # NCCL settings a measurement ran with but its log does not report: LOG.env beside it, one
+  # NAME=VALUE per line (e.g. NCCL_PROTO=LL), applied to that comparison only.
+  envs=()
+  [ -f "${log%.log}.env" ] && mapfile -t envs < <(grep -E '^NCCL_[A-Z0-9_]+=' "${log%.log}.env")
+  out=$(env "${envs[@]}" "$ccsim" compare --quiet --topo "$dir/topo.xml" "$@" "$log" 2>&1)
   if [ $? -ne 0 ]; then
     printf '%-36s FAILED: %s\n' "$(basename "$log")" "$(echo "$out" | tail -1)"
     status=1
