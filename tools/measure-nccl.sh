@@ -15,7 +15,8 @@
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
 #     (-t G -g 1) (host enqueue time), copy/reduce operations on 1, 2 and 4 channels per protocol
 #     (per-channel rates), and NCCL_BUFFSIZE 1 MiB / 16 MiB (pipeline-fill granularity).
-# Environment: NCCL_NVLS_ENABLE is forced to 0 (multicast off, as the lent machines require).
+# Environment: NCCL_NVLS_ENABLE is forced to 0 (NVLink SHARP multicast off, as on the machines the
+# bundled fixtures were measured on).
 set -uo pipefail
 
 src=${1:?nccl-tests source dir}
