@@ -42,15 +42,20 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   fi
 fi
 
-build() { # build DIR [cmake args...]
+build() { # build DIR [cmake args...]; QUIET_BUILD=1 keeps the compiler's output in DIR/build.log
   local dir=$1; shift
   cmake -S . -B "$dir" -DCCSIM_WERROR=ON "$@" >/dev/null
-  cmake --build "$dir" -j "$jobs"
+  if [ "${QUIET_BUILD:-0}" = 1 ]; then
+    echo "setup: building in $dir (log: $dir/build.log)" >&2
+    cmake --build "$dir" -j "$jobs" >"$dir/build.log" 2>&1 || { tail -40 "$dir/build.log" >&2; exit 1; }
+  else
+    cmake --build "$dir" -j "$jobs"
+  fi
 }
 
 case "$mode" in
   run)
-    build "${BUILD_DIR:-build}"
+    QUIET_BUILD=1 build "${BUILD_DIR:-build}"
     "${BUILD_DIR:-build}/sim/ccsim" topo scenarios/topologies/default.xml
     echo
     # The default topology is a measured 4x H200 machine that ran with NVLink SHARP off.
