@@ -7,7 +7,13 @@
 #ifndef CCSIM_SIM_CMD_H
 #define CCSIM_SIM_CMD_H
 
+#include <glib.h>
+
 typedef int (*cmd_main_fn)(int argc, char **argv);
+
+/* Parses a command's options and refuses positional arguments, printing why to stderr; FALSE on error
+ * (the caller exits 2). For commands whose only inputs are options. */
+gboolean cmd_parse_options(GOptionContext *ctx, int *argc, char ***argv);
 
 int cmd_topo(int argc, char **argv);
 int cmd_graph(int argc, char **argv);

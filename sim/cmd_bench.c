@@ -49,14 +49,7 @@ int cmd_bench(int argc, char **argv) {
   g_option_context_add_main_entries(ctx, entries, NULL);
   GError *err = NULL;
   int rc = 2;
-  if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
-    fprintf(stderr, "%s: %s\n", argv[0], err->message);
-    goto out;
-  }
-  if (argc > 1) {
-    fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", argv[0], argv[1]);
-    goto out;
-  }
+  if (!cmd_parse_options(ctx, &argc, &argv)) goto out;
   if (!topo) {
     fprintf(stderr, "%s: --topo FILE is required (a topology XML, e.g. from `ccsim topo gen dgx-h100 -o F`)\n", argv[0]);
     goto out;
