@@ -56,7 +56,7 @@ int cmd_bench(int argc, char **argv) {
   }
   int op = op_name ? comm_op_parse(op_name) : OP_ALL_REDUCE;
   if (op < 0) {
-    fprintf(stderr, "%s: unknown operation '%s'\n", argv[0], op_name);
+    fprintf(stderr, "%s: unknown operation '%s' (all_reduce, all_gather, reduce_scatter, broadcast, reduce, alltoall, sendrecv)\n", argv[0], op_name);
     goto out;
   }
   size_t minb = 8, maxb = 128u << 20, incr = 0;
