@@ -91,6 +91,9 @@ const char *comm_op_name(enum comm_op op);      /* "all_reduce", ... (nccl-tests
 int comm_algo_parse(const char *s);             /* -1 when unknown */
 int comm_proto_parse(const char *s);
 int comm_op_parse(const char *s);
+/* NCCL's own function name of a collective ("AllReduce", "ReduceScatter", ...), as its profiler and
+ * trace events spell it; -1 for names that are not one of the five collectives. */
+int comm_op_from_nccl_func(const char *func);
 
 void comm_info_free(struct comm_info *c);
 

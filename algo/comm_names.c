@@ -19,3 +19,12 @@ static int lookup(const char *s, const char **names, int n) {
 int comm_algo_parse(const char *s) { return lookup(s, algo_names, ALGO_COUNT); }
 int comm_proto_parse(const char *s) { return lookup(s, proto_names, PROTO_COUNT); }
 int comm_op_parse(const char *s) { return lookup(s, op_names, OP_COUNT); }
+
+int comm_op_from_nccl_func(const char *func) {
+  static const struct { const char *name; enum comm_op op; } map[] = {
+    {"AllReduce", OP_ALL_REDUCE}, {"AllGather", OP_ALL_GATHER}, {"ReduceScatter", OP_REDUCE_SCATTER},
+    {"Broadcast", OP_BROADCAST}, {"Reduce", OP_REDUCE}};
+  for (size_t i = 0; func && i < G_N_ELEMENTS(map); i++)
+    if (!strcmp(func, map[i].name)) return map[i].op;
+  return -1;
+}

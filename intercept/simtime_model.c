@@ -188,15 +188,6 @@ static int type_size(const char *dt) {
   return 4;
 }
 
-static int op_of_func(const char *f) {
-  static const struct { const char *name; enum comm_op op; } map[] = {
-    {"AllReduce", OP_ALL_REDUCE}, {"AllGather", OP_ALL_GATHER}, {"ReduceScatter", OP_REDUCE_SCATTER},
-    {"Broadcast", OP_BROADCAST}, {"Reduce", OP_REDUCE}};
-  for (size_t i = 0; i < G_N_ELEMENTS(map); i++)
-    if (!strcmp(f, map[i].name)) return map[i].op;
-  return -1;
-}
-
 static int64_t simulate(struct model_comm *mc, const struct comm_decision *d, bool in_place, char *why, size_t whylen) {
   char key[160];
   snprintf(key, sizeof key, "%d/%zu/%d/%d/%d/%d/%d/%d/%d", d->op, d->bytes, d->type_size, d->root, d->algo, d->proto,
@@ -294,7 +285,7 @@ void simtime_model_instance(uint64_t comm_id, int nranks, const struct simtime_m
   } else {
     for (int k = 0; k < r0->ntasks; k++) {
       const struct simtime_task *t = &r0->tasks[k];
-      int op = op_of_func(t->func);
+      int op = comm_op_from_nccl_func(t->func);
       if (op < 0) {
         snprintf(out->why, sizeof out->why, "collective %s is not modelled", t->func);
         return;

@@ -173,15 +173,6 @@ static gboolean comm_ready(struct run_coord *c, struct cc_comm *m) {
   return TRUE;
 }
 
-static int op_of_func(const char *f) {
-  static const struct { const char *name; enum comm_op op; } map[] = {
-    {"AllReduce", OP_ALL_REDUCE}, {"AllGather", OP_ALL_GATHER}, {"ReduceScatter", OP_REDUCE_SCATTER},
-    {"Broadcast", OP_BROADCAST}, {"Reduce", OP_REDUCE}};
-  for (size_t i = 0; i < G_N_ELEMENTS(map); i++)
-    if (!strcmp(f, map[i].name)) return map[i].op;
-  return -1;
-}
-
 static gint64 simulate_cached(struct cc_comm *m, const struct comm_decision *d, int in_place) {
   char *key = g_strdup_printf("%d/%zu/%d/%d/%d/%d/%d/%d/%d", d->op, d->bytes, d->type_size, d->root, d->algo,
                               d->proto, d->nchannels, d->nthreads, in_place);
@@ -274,7 +265,7 @@ static gint64 time_tasks(struct cc_comm *m, const char *tasks) {
   gint64 total = 0;
   for (int k = 0; k < n && nf >= (guint)(1 + 9 * (k + 1)); k++) {
     char **t = f + 1 + 9 * k;
-    int op = op_of_func(t[0]), algo = comm_algo_parse(t[4]), proto = comm_proto_parse(t[5]);
+    int op = comm_op_from_nccl_func(t[0]), algo = comm_algo_parse(t[4]), proto = comm_proto_parse(t[5]);
     if (op < 0 || algo < 0 || proto < 0) {
       static gboolean warned;
       if (!warned) fprintf(stderr, "ccsim run: coordinator: %s across processes is not modelled: timed as zero\n", t[0]);
