@@ -24,7 +24,9 @@ struct netmodel {
   GPtrArray *names;      /* char * */
   GArray *hops;          /* int: resource indices of all routes */
   struct route *routes;  /* nranks*nranks */
-  int *egress, *ingress; /* per rank: the link leaving its GPU / entering it (first/last hop of its routes) */
+  int *egress, *ingress; /* per rank: the link leaving its GPU / entering it (first/last hop of its routes;
+                          * an NVLink route's wins, since NVLS traffic crosses the GPU's NVLink ports) */
+  unsigned char *egress_nvl, *ingress_nvl; /* per rank: egress/ingress came from an NVLink route */
 };
 
 /* ---- parameters ---- */
@@ -196,6 +198,8 @@ struct netmodel *netmodel_new_empty(const struct netmodel_params *p, int nranks)
   m->routes = g_new0(struct route, (size_t)nranks * nranks);
   m->egress = g_new(int, nranks > 0 ? nranks : 1);
   m->ingress = g_new(int, nranks > 0 ? nranks : 1);
+  m->egress_nvl = g_new0(unsigned char, nranks > 0 ? nranks : 1);
+  m->ingress_nvl = g_new0(unsigned char, nranks > 0 ? nranks : 1);
   for (int r = 0; r < nranks; r++) m->egress[r] = m->ingress[r] = -1;
   return m;
 }
@@ -208,6 +212,8 @@ void netmodel_free(struct netmodel *m) {
   g_free(m->routes);
   g_free(m->egress);
   g_free(m->ingress);
+  g_free(m->egress_nvl);
+  g_free(m->ingress_nvl);
   g_free(m);
 }
 
@@ -227,8 +233,17 @@ void netmodel_set_route(struct netmodel *m, int src, int dst, enum netmodel_rout
   r->kind = kind;
   g_array_append_vals(m->hops, res, (guint)nres);
   if (nres > 0) {
-    if (m->egress[src] < 0) m->egress[src] = res[0];
-    if (m->ingress[dst] < 0) m->ingress[dst] = res[nres - 1];
+    /* A rank's first route may leave through its NIC (a peer on another node comes first in rank
+     * order); its NVLink port must still be what NVLS ops load. */
+    int nvl = kind == ROUTE_NVLINK;
+    if (m->egress[src] < 0 || (nvl && !m->egress_nvl[src])) {
+      m->egress[src] = res[0];
+      m->egress_nvl[src] = (unsigned char)nvl;
+    }
+    if (m->ingress[dst] < 0 || (nvl && !m->ingress_nvl[dst])) {
+      m->ingress[dst] = res[nres - 1];
+      m->ingress_nvl[dst] = (unsigned char)nvl;
+    }
   }
 }
 

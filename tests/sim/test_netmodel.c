@@ -132,6 +132,54 @@ static void test_routes(void) {
   netmodel_params_free(p);
 }
 
+/* Two copies of the machine: an NVLS op of a rank on the second node loads that rank's NVLink port, the
+ * same as on the first node, although its first route in rank order (to rank 0) leaves through a NIC. */
+static void test_nvls_ports_second_node(void) {
+  struct netmodel_params *p = load_params();
+  char *path = g_build_filename(data_dir, "measured", "h200x4", "topo.xml", NULL);
+  GError *err = NULL;
+  struct topo_system *sys = topo_load_cluster(path, 2, NULL, &err);
+  g_assert_no_error(err);
+  struct comm_info c;
+  make_comm(&c, 8, 2);
+  c.nnodes = 2;
+  for (int r = 0; r < 8; r++) {
+    c.rank_node[r] = r / 4;
+    c.rank_dev[r] = r % 4;
+  }
+  struct netmodel *m = netmodel_new(p, sys, &c, &err);
+  g_assert_no_error(err);
+  const double *cap = netmodel_capacities(m);
+  double nvl = 370.8e-3 * p->link_eff;
+  struct comm_decision d = {.op = OP_ALL_REDUCE, .proto = PROTO_SIMPLE, .nthreads = 544};
+  for (int r = 0; r < 8; r++) {
+    int head = r / 4 * 4;
+    struct op red = {.rank_src = r, .rank_dst = head, .payload_bytes = 1 << 17, .protocol = PROTO_SIMPLE,
+                     .transport = TRANSPORT_NVLS, .kind = OPK_SEND};
+    struct op mc = {.rank_src = head, .rank_dst = r, .payload_bytes = 1 << 17, .protocol = PROTO_SIMPLE,
+                    .transport = TRANSPORT_NVLS, .kind = OPK_RECV_COPY_SEND};
+    struct netmodel_cost a, b;
+    netmodel_op_cost(m, &d, &red, &a);
+    netmodel_op_cost(m, &d, &mc, &b);
+    g_assert_cmpint(a.nres, >=, 1);
+    g_assert_cmpint(b.nres, >=, 1);
+    g_assert_cmpfloat(fabs(cap[a.res[0]] / nvl - 1), <, 1e-6);
+    g_assert_cmpfloat(fabs(cap[b.res[b.nres - 1]] / nvl - 1), <, 1e-6);
+  }
+  /* and a transfer between the nodes does leave through the NIC: slower than NVLink somewhere on it */
+  struct op x = {.rank_src = 4, .rank_dst = 0, .payload_bytes = 1 << 17, .protocol = PROTO_SIMPLE};
+  struct netmodel_cost nc;
+  netmodel_op_cost(m, &d, &x, &nc);
+  double lo = 1e30;
+  for (int i = 0; i < nc.nres; i++) lo = MIN(lo, cap[nc.res[i]]);
+  g_assert_cmpfloat(lo, <, nvl / 2);
+  netmodel_free(m);
+  comm_info_free(&c);
+  topo_free(sys);
+  g_free(path);
+  netmodel_params_free(p);
+}
+
 static char *simulate_to_timeline(const struct netmodel *m, const struct comm_info *c, const struct comm_decision *d,
                                   uint64_t *iter_ps) {
   char *path = g_build_filename(g_get_tmp_dir(), "ccsim-test-timeline-XXXXXX", NULL);
@@ -194,5 +242,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/netmodel/params", test_params);
   g_test_add_func("/netmodel/routes", test_routes);
   g_test_add_func("/netmodel/call_determinism", test_call_determinism);
+  g_test_add_func("/netmodel/nvls_ports_second_node", test_nvls_ports_second_node);
   return g_test_run();
 }
