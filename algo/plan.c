@@ -45,9 +45,23 @@ int plan_build(const struct comm_info *c, const struct comm_decision *d, const s
   }
   struct plan_split sp;
   int rc;
+  if (opt->trim_loops > 0) {
+    if (plan_whole_loops(c, d) <= opt->trim_loops) {
+      g_set_error(err, PLAN_ERROR, 1, "cannot run %zu fewer loops: the call's shortest channel has %zu",
+                  opt->trim_loops, plan_whole_loops(c, d));
+      return -1;
+    }
+    if (plan_collective_split(c, d, &sp, err)) return -1;
+    size_t off = 0;
+    for (int k = 0; k < sp.nparts; k++) {
+      sp.parts[k].count -= opt->trim_loops * plan_loop_elems(c, d, &sp.parts[k]);
+      sp.parts[k].offset = off;
+      off += sp.parts[k].count;
+    }
+  }
   switch (d->algo) {
   case ALGO_RING:
-    if (plan_collective_split(c, d, &sp, err)) return -1;
+    if (!opt->trim_loops && plan_collective_split(c, d, &sp, err)) return -1;
     rc = plan_ring(c, d, opt, &sp, out, err);
     break;
   case ALGO_TREE:
@@ -55,19 +69,19 @@ int plan_build(const struct comm_info *c, const struct comm_decision *d, const s
       g_set_error(err, PLAN_ERROR, 1, "NCCL 2.28 runs Tree only for all_reduce, not %s", comm_op_name(d->op));
       return -1;
     }
-    if (plan_collective_split(c, d, &sp, err)) return -1;
+    if (!opt->trim_loops && plan_collective_split(c, d, &sp, err)) return -1;
     rc = plan_tree(c, d, opt, &sp, out, err);
     break;
   case ALGO_NVLS:
-    if (plan_collective_split(c, d, &sp, err)) return -1;
+    if (!opt->trim_loops && plan_collective_split(c, d, &sp, err)) return -1;
     rc = plan_nvls(c, d, opt, &sp, out, err);
     break;
   case ALGO_NVLS_TREE:
-    if (plan_collective_split(c, d, &sp, err)) return -1;
+    if (!opt->trim_loops && plan_collective_split(c, d, &sp, err)) return -1;
     rc = plan_nvls_tree(c, d, opt, &sp, out, err);
     break;
   case ALGO_PAT:
-    if (plan_collective_split(c, d, &sp, err)) return -1;
+    if (!opt->trim_loops && plan_collective_split(c, d, &sp, err)) return -1;
     rc = plan_pat(c, d, opt, &sp, out, err);
     break;
   default:

@@ -21,6 +21,9 @@ struct plan_options {
   int coarse;              /* <= 1: one op per NCCL step (slice), the reference form; K > 1: merge K
                             * consecutive slices of each connection of a channel into one op */
   gboolean in_place;       /* in-place call (nccl-tests default is out-of-place) */
+  size_t trim_loops;       /* run this many fewer whole kernel loops on every channel (the last, partial
+                            * loop is kept as it is): the reduced calls steady-state extrapolation
+                            * times (plan_whole_loops); 0 for the real call */
 };
 
 /* How NCCL splits one collective over its channels and sizes its chunks (enqueue.cc). */
@@ -43,6 +46,12 @@ struct plan_split {
 /* The per-channel split of a collective call (not send/recv/alltoall). 0 on success. */
 int plan_collective_split(const struct comm_info *c, const struct comm_decision *d, struct plan_split *out,
                           GError **err);
+
+/* The fewest whole kernel loops any channel of the call runs (NCCL's device loop: ring AllReduce
+ * nranks chunks, NVLS/NVLS_TREE nHeads chunks, otherwise one chunk per loop). Every loop but the last
+ * is the same work, so once the pipeline is full each loop adds the same time. 0 where the call has no
+ * such loop structure (send/recv, alltoall, PAT, one rank). */
+size_t plan_whole_loops(const struct comm_info *c, const struct comm_decision *d);
 
 /* Bytes on the wire for `payload` bytes of user data in one step of protocol `proto`. */
 uint64_t plan_wire_bytes(enum comm_proto proto, uint64_t payload);

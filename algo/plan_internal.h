@@ -11,6 +11,7 @@
 void plan_func_steps(enum comm_op op, int *chunk_steps, int *slice_steps);
 size_t plan_buff_size(const struct comm_info *c, enum comm_proto p);
 int plan_nvls_heads(const struct comm_info *c);
+size_t plan_loop_elems(const struct comm_info *c, const struct comm_decision *d, const struct plan_channel_part *p);
 void plan_kernel_count(const struct comm_info *c, const struct comm_decision *d, int *elem_size, size_t *count);
 
 /* One directed connection (src -> dst) of one channel: the sender's step counter, the ops that

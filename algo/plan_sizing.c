@@ -244,3 +244,32 @@ int plan_collective_split(const struct comm_info *c, const struct comm_decision 
   }
   return split_with(c, d, d->nchannels < kind_max ? d->nchannels : kind_max, out, err);
 }
+
+/* Elements one device loop of a channel part covers: the unit plan_options.trim_loops removes. */
+size_t plan_loop_elems(const struct comm_info *c, const struct comm_decision *d, const struct plan_channel_part *p) {
+  switch (d->algo) {
+  case ALGO_RING: return d->op == OP_ALL_REDUCE ? (size_t)c->nranks * p->chunk_count : p->chunk_count;
+  case ALGO_TREE: return p->chunk_count;
+  case ALGO_NVLS: case ALGO_NVLS_TREE: return (size_t)plan_nvls_heads(c) * p->chunk_count;
+  default: return 0;
+  }
+}
+
+size_t plan_whole_loops(const struct comm_info *c, const struct comm_decision *d) {
+  if (c->nranks < 2 || d->op == OP_SENDRECV || d->op == OP_ALLTOALL) return 0;
+  if (d->algo != ALGO_RING && d->algo != ALGO_TREE && d->algo != ALGO_NVLS && d->algo != ALGO_NVLS_TREE) return 0;
+  struct plan_split sp;
+  GError *err = NULL;
+  if (plan_collective_split(c, d, &sp, &err)) {
+    g_clear_error(&err);
+    return 0;
+  }
+  size_t fewest = 0;
+  for (int k = 0; k < sp.nparts; k++) {
+    size_t unit = plan_loop_elems(c, d, &sp.parts[k]);
+    if (unit == 0) return 0;
+    size_t loops = sp.parts[k].count / unit;
+    if (k == 0 || loops < fewest) fewest = loops;
+  }
+  return fewest;
+}

@@ -197,7 +197,7 @@ static int64_t simulate(struct model_comm *mc, const struct comm_decision *d, bo
   struct plan_options po = {.coarse = 0, .in_place = in_place};
   struct sim_call sc;
   GError *err = NULL;
-  if (sim_decision_run(mc->model, &mc->comm, d, &po, 1, NULL, 0, &sc, &err)) {
+  if (sim_decision_estimate(mc->model, &mc->comm, d, &po, 1, &sc, &err)) {
     snprintf(why, whylen, "%s of %zu bytes (%s/%s): %s", comm_op_name(d->op), d->bytes,
              d->algo >= 0 ? comm_algo_name(d->algo) : "P2P", d->proto < PROTO_COUNT ? comm_proto_name(d->proto) : "?",
              err ? err->message : "?");

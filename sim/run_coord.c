@@ -183,7 +183,7 @@ static gint64 simulate_cached(struct cc_comm *m, const struct comm_decision *d, 
     GError *err = NULL;
     v = g_new(gint64, 1);
     *v = 0;
-    if (sim_decision_run(m->model, &m->info, d, &po, 1, NULL, 0, &sc, &err) == 0)
+    if (sim_decision_estimate(m->model, &m->info, d, &po, 1, &sc, &err) == 0)
       *v = (gint64)((sc.device_ps + 500) / 1000);
     else {
       fprintf(stderr, "ccsim run: coordinator: %s: timed as zero\n", err ? err->message : "?");

@@ -1,6 +1,7 @@
 /* simulate.c — one call through the engine with the network model's costs (see simulate.h). */
 #include "simulate.h"
 
+#include <math.h>
 #include <string.h>
 #include "engine.h"
 
@@ -72,4 +73,36 @@ int sim_decision_run(const struct netmodel *m, const struct comm_info *c, const 
   if (rc == 0) rc = sim_call_run(m, &l, nlocal, tl, tl_offset_ps, out, err);
   oplist_free(&l);
   return rc;
+}
+
+int sim_decision_estimate(const struct netmodel *m, const struct comm_info *c, const struct comm_decision *d,
+                          const struct plan_options *opt, int nlocal, struct sim_call *out, GError **err) {
+  size_t loops = opt && opt->coarse <= 1 ? plan_whole_loops(c, d) : 0;
+  if (loops < SIM_STEADY_MIN_LOOPS) return sim_decision_run(m, c, d, opt, nlocal, NULL, 0, out, err);
+  struct plan_options po = *opt;
+  struct sim_call run[3];
+  uint64_t events = 0, ops = 0;
+  for (int k = 0; k < 3; k++) {
+    po.trim_loops = loops - (size_t)(k + 1) * SIM_STEADY_LOOPS;
+    if (sim_decision_run(m, c, d, &po, nlocal, NULL, 0, &run[k], err)) return -1;
+    events += run[k].events;
+    ops += run[k].ops;
+  }
+  double s1 = (double)run[1].device_ps - (double)run[0].device_ps;
+  double s2 = (double)run[2].device_ps - (double)run[1].device_ps;
+  if (s1 <= 0 || fabs(s2 - s1) > SIM_STEADY_TOLERANCE * s1) {
+    /* no periodic steady state (flows sharing links can beat against each other over many loops):
+     * the extrapolation would amplify that, so time the whole call */
+    if (sim_decision_run(m, c, d, opt, nlocal, NULL, 0, out, err)) return -1;
+    out->events += events;
+    out->ops += ops;
+    return 0;
+  }
+  double per_loop = (s1 + s2) / (2.0 * SIM_STEADY_LOOPS);
+  *out = run[2];
+  out->device_ps = run[2].device_ps + (uint64_t)(per_loop * (double)po.trim_loops + 0.5);
+  out->iter_ps = out->device_ps > out->host_ps ? out->device_ps : out->host_ps;
+  out->events = events;
+  out->ops = ops;
+  return 0;
 }

@@ -33,4 +33,16 @@ int sim_decision_run(const struct netmodel *m, const struct comm_info *c, const 
                      const struct plan_options *opt, int nlocal, struct timeline *tl, uint64_t tl_offset_ps,
                      struct sim_call *out, GError **err);
 
+/* Same result as sim_decision_run without simulating every loop of a long call. Every device loop of a
+ * channel but the last is the same work, so once the pipeline is full each loop usually adds the same
+ * time: a call with at least SIM_STEADY_MIN_LOOPS loops on every channel is simulated with 1, 2 and 3
+ * times SIM_STEADY_LOOPS whole loops (the last, partial loop kept); if both increments agree within
+ * SIM_STEADY_TOLERANCE the time is extended linearly to the real loop count, otherwise (no periodic
+ * steady state) the whole call is simulated. out->events/ops count everything simulated. */
+#define SIM_STEADY_LOOPS 4
+#define SIM_STEADY_MIN_LOOPS (8 * SIM_STEADY_LOOPS)
+#define SIM_STEADY_TOLERANCE 1e-4
+int sim_decision_estimate(const struct netmodel *m, const struct comm_info *c, const struct comm_decision *d,
+                          const struct plan_options *opt, int nlocal, struct sim_call *out, GError **err);
+
 #endif

@@ -132,7 +132,10 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *out, GError 
       struct plan_options po = {.coarse = req->coarse, .in_place = ip};
       struct sim_call sc;
       struct timeline *t = ip == 0 ? tl : NULL;
-      if (sim_decision_run(model, &pr.comm, &pt->decision, &po, out->nlocal, t, tl_off, &sc, err)) {
+      /* the timeline needs every op; otherwise long calls are extrapolated from their steady state */
+      int src = t ? sim_decision_run(model, &pr.comm, &pt->decision, &po, out->nlocal, t, tl_off, &sc, err)
+                  : sim_decision_estimate(model, &pr.comm, &pt->decision, &po, out->nlocal, &sc, err);
+      if (src) {
         g_prefix_error(err, "size %zu: ", pt->size);
         goto out;
       }

@@ -12,6 +12,7 @@
 #include "simulate.h"
 #include "timeline.h"
 #include "topo.h"
+#include "comm_synth.h"
 
 static const char *data_dir, *params_path;
 
@@ -234,6 +235,69 @@ static void test_call_determinism(void) {
   netmodel_params_free(p);
 }
 
+/* Steady-state extrapolation gives the time of the whole simulation: every kind of looped call on the
+ * measured machine (one node of 4 GPUs) and on two of them (NVLS_TREE), at sizes with a ragged last
+ * loop, on few channels so the calls run many loops. */
+static void test_steady_state(void) {
+  struct netmodel_params *p = load_params();
+  char *path = g_build_filename(data_dir, "measured", "h200x4", "topo.xml", NULL);
+  struct {
+    int nodes, nch;
+    enum comm_op op;
+    enum comm_algo algo;
+    enum comm_proto proto;
+    size_t bytes;
+  } cases[] = {
+    {1, 2, OP_ALL_REDUCE, ALGO_RING, PROTO_SIMPLE, ((size_t)1300 << 20) + 4100},
+    {1, 3, OP_ALL_REDUCE, ALGO_RING, PROTO_LL128, ((size_t)480 << 20) + 1000},
+    {1, 2, OP_ALL_REDUCE, ALGO_RING, PROTO_LL, ((size_t)40 << 20) + 4},
+    {1, 2, OP_ALL_GATHER, ALGO_RING, PROTO_SIMPLE, ((size_t)1800 << 20) + 4096},
+    {1, 2, OP_REDUCE_SCATTER, ALGO_RING, PROTO_SIMPLE, ((size_t)1800 << 20) + 4096},
+    {1, 2, OP_BROADCAST, ALGO_RING, PROTO_SIMPLE, ((size_t)90 << 20) + 12},
+    {1, 2, OP_REDUCE, ALGO_RING, PROTO_SIMPLE, ((size_t)90 << 20) + 12},
+    {1, 2, OP_ALL_REDUCE, ALGO_TREE, PROTO_SIMPLE, ((size_t)90 << 20) + 40},
+    {1, 2, OP_ALL_REDUCE, ALGO_NVLS, PROTO_SIMPLE, ((size_t)90 << 20) + 40},
+    {2, 2, OP_ALL_REDUCE, ALGO_NVLS_TREE, PROTO_SIMPLE, ((size_t)200 << 20) + 40},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    GError *err = NULL;
+    struct topo_system *sys = cases[i].nodes > 1 ? topo_load_cluster(path, cases[i].nodes, NULL, &err)
+                                                 : topo_load(path, &err);
+    g_assert_no_error(err);
+    struct comm_info c;
+    comm_synth_build(&c, cases[i].nodes, 4, cases[i].nch);
+    c.nvls_channels = cases[i].nch;
+    for (int r = 0; r < c.nranks; r++) c.transport[r * c.nranks + r] = TRANSPORT_P2P;
+    struct netmodel *m = netmodel_new(p, sys, &c, &err);
+    g_assert_no_error(err);
+    int T = 4;
+    struct comm_decision d = {.op = cases[i].op, .bytes = cases[i].bytes / T * T, .count = cases[i].bytes / T,
+                              .type_size = T, .algo = cases[i].algo, .proto = cases[i].proto,
+                              .nchannels = cases[i].nch, .nthreads = 512};
+    d.nccl_bytes = d.bytes;
+    g_assert_cmpuint(plan_whole_loops(&c, &d), >=, SIM_STEADY_MIN_LOOPS);
+    struct plan_options po = {0};
+    struct sim_call whole, est;
+    g_assert_cmpint(sim_decision_run(m, &c, &d, &po, 1, NULL, 0, &whole, &err), ==, 0);
+    g_assert_no_error(err);
+    g_assert_cmpint(sim_decision_estimate(m, &c, &d, &po, 1, &est, &err), ==, 0);
+    g_assert_no_error(err);
+    double rel = ((double)est.device_ps - (double)whole.device_ps) / (double)whole.device_ps;
+    if (g_test_verbose())
+      g_printerr("%s %s %s %zu B: whole %.3f us (%" G_GUINT64_FORMAT " events), steady-state %.3f us "
+                 "(%" G_GUINT64_FORMAT " events), %+.4f%%\n", comm_op_name(d.op), comm_algo_name(d.algo),
+                 comm_proto_name(d.proto), d.bytes, whole.device_ps / 1e6, whole.events, est.device_ps / 1e6,
+                 est.events, 100 * rel);
+    g_assert_cmpfloat(fabs(rel), <, 1e-3);
+    g_assert_cmpuint(est.events, <, whole.events);
+    netmodel_free(m);
+    comm_info_free(&c);
+    topo_free(sys);
+  }
+  g_free(path);
+  netmodel_params_free(p);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   data_dir = g_getenv("CCSIM_TEST_DATA");
@@ -243,5 +307,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/netmodel/routes", test_routes);
   g_test_add_func("/netmodel/call_determinism", test_call_determinism);
   g_test_add_func("/netmodel/nvls_ports_second_node", test_nvls_ports_second_node);
+  g_test_add_func("/netmodel/steady_state", test_steady_state);
   return g_test_run();
 }
