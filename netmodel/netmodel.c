@@ -103,7 +103,8 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
       get_value(root, "host_call_us", "", name, &p->host_call, err) ||
       get_value(root, "host_group_us", "", name, &p->host_group, err) ||
       get_value(root, "p2p_host_call_us", "", name, &p->p2p_host_call, err) ||
-      get_value(root, "p2p_host_group_us", "", name, &p->p2p_host_group, err))
+      get_value(root, "p2p_host_group_us", "", name, &p->p2p_host_group, err) ||
+      get_value(root, "host_channel_us", "", name, &p->host_channel, err))
     goto fail;
   if (!cJSON_IsObject(lat)) {
     g_set_error(err, NETMODEL_ERROR, 1, "%s: \"step_latency_us\" must map NVLINK, PCI and NET to per-protocol values",
@@ -404,11 +405,12 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
   out->release_frac = p->forward_frac[proto];
 }
 
-uint64_t netmodel_host_ps(const struct netmodel *m, enum comm_op op, int nlocal) {
+uint64_t netmodel_host_ps(const struct netmodel *m, enum comm_op op, int nlocal, int nchannels) {
   const struct netmodel_params *p = m->p;
+  double per_channel = p->host_channel * (nchannels > 0 ? nchannels : 1) * nlocal;
   if (op == OP_SENDRECV || op == OP_ALLTOALL)
-    return netmodel_us_to_ps(p->p2p_host_group + p->p2p_host_call * nlocal);
-  return netmodel_us_to_ps(p->host_group + p->host_call * nlocal);
+    return netmodel_us_to_ps(p->p2p_host_group + p->p2p_host_call * nlocal + per_channel);
+  return netmodel_us_to_ps(p->host_group + p->host_call * nlocal + per_channel);
 }
 
 int netmodel_streams(const struct netmodel *m, const struct op *producer, const struct op *consumer) {

@@ -43,6 +43,8 @@ struct netmodel_params {
   double host_group;                /* host time per group of calls (one iteration), independent of rank count */
   double p2p_host_call;             /* same for send/recv/alltoall (two calls per rank per peer set) */
   double p2p_host_group;
+  double host_channel;              /* extra host time per channel the call runs on, per GPU (the work
+                                     * NCCL's enqueue builds per channel) */
 };
 
 struct netmodel_params *netmodel_params_load(const char *path, GError **err);
@@ -96,7 +98,7 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
 int netmodel_streams(const struct netmodel *m, const struct op *producer, const struct op *consumer);
 
 /* Host time for one iteration of a benchmark loop issuing op on nlocal GPUs from one thread, ps. */
-uint64_t netmodel_host_ps(const struct netmodel *m, enum comm_op op, int nlocal);
+uint64_t netmodel_host_ps(const struct netmodel *m, enum comm_op op, int nlocal, int nchannels);
 
 static inline uint64_t netmodel_us_to_ps(double us) { return (uint64_t)(us * 1e6 + 0.5); }
 

@@ -56,7 +56,7 @@ int sim_call_run(const struct netmodel *m, const struct oplist *l, int nlocal, s
   if (engine_run(l, &cfg, &st, err) < 0) return -1;
   memset(out, 0, sizeof *out);
   out->device_ps = (l->nops ? st.end_ps : start) + netmodel_us_to_ps(p->kernel_end);
-  out->host_ps = netmodel_host_ps(m, l->decision.op, nlocal);
+  out->host_ps = netmodel_host_ps(m, l->decision.op, nlocal, l->decision.nchannels);
   out->iter_ps = out->device_ps > out->host_ps ? out->device_ps : out->host_ps;
   out->events = st.events;
   out->ops = l->nops;
