@@ -159,10 +159,18 @@ void netmodel_params_free(struct netmodel_params *p) {
   g_free(p);
 }
 
+/* NCCL tunes by generation (tuning.cc compCapIndex): sm_80-sm_89 as Ampere, sm_90-sm_99 as Hopper,
+ * sm_100 and later as Blackwell. A file for the exact compute capability wins; else the generation's. */
+static int generation_sm(int sm) {
+  if (sm >= 100) return 100;
+  if (sm >= 90) return 90;
+  if (sm >= 80) return 80;
+  return 0;
+}
+
 char *netmodel_params_find(int sm, GError **err) {
   const char *env = g_getenv("CCSIM_PARAMS");
   if (env && *env) return g_strdup(env);
-  char *file = g_strdup_printf("sm%d.json", sm);
   const char *dirs[] = {
 #ifdef CCSIM_DATADIR
     CCSIM_DATADIR "/netmodel",
@@ -171,19 +179,24 @@ char *netmodel_params_find(int sm, GError **err) {
     CCSIM_SOURCE_DIR "/netmodel/params",
 #endif
   };
-  for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
-    char *path = g_build_filename(dirs[i], file, NULL);
-    if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
-      g_free(file);
-      return path;
+  int cands[2] = {sm, generation_sm(sm)};
+  for (int c = 0; c < 2; c++) {
+    if (cands[c] <= 0 || (c == 1 && cands[1] == sm)) continue;
+    char *file = g_strdup_printf("sm%d.json", cands[c]);
+    for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
+      char *path = g_build_filename(dirs[i], file, NULL);
+      if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+        g_free(file);
+        return path;
+      }
+      g_free(path);
     }
-    g_free(path);
+    g_free(file);
   }
   g_set_error(err, NETMODEL_ERROR, 1,
-              "no network model parameters for sm%d (looked for %s in the data directory); set CCSIM_PARAMS to a "
-              "parameter file",
-              sm, file);
-  g_free(file);
+              "no network model parameters for sm%d (looked for sm%d.json%s in the data directory; ccsim has "
+              "parameters for Ampere sm_80-89, Hopper sm_90 and Blackwell sm_100 and later); set CCSIM_PARAMS "
+              "to a parameter file", sm, sm, generation_sm(sm) && generation_sm(sm) != sm ? " and its generation's" : "");
   return NULL;
 }
 

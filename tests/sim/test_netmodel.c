@@ -53,6 +53,45 @@ static void test_params(void) {
   g_free(text);
 }
 
+/* Every generation has a parameter file with a source for every value; a compute capability without its
+ * own file takes its generation's (NCCL's grouping), and one ccsim has nothing for is an error. */
+static void test_params_generations(void) {
+  g_unsetenv("CCSIM_PARAMS");
+  struct { int sm; const char *name; } want[] = {{80, "sm80"}, {86, "sm80"}, {89, "sm80"}, {90, "sm90"},
+                                                 {100, "sm100"}, {103, "sm100"}};
+  for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+    GError *err = NULL;
+    char *path = netmodel_params_find(want[i].sm, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(path);
+    struct netmodel_params *p = netmodel_params_load(path, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(p->name, ==, want[i].name);
+    g_assert_cmpfloat(p->chan_bw[PROTO_SIMPLE], >, 0);
+    netmodel_params_free(p);
+    g_free(path);
+  }
+  /* newer generations are faster per channel, as NCCL's tables say */
+  GError *err = NULL;
+  char *a = netmodel_params_find(80, &err), *h = netmodel_params_find(90, &err), *b = netmodel_params_find(100, &err);
+  struct netmodel_params *pa = netmodel_params_load(a, &err), *ph = netmodel_params_load(h, &err),
+                         *pb = netmodel_params_load(b, &err);
+  g_assert_no_error(err);
+  for (int proto = 0; proto < PROTO_COUNT; proto++) {
+    g_assert_cmpfloat(pa->chan_bw[proto], <, ph->chan_bw[proto]);
+    g_assert_cmpfloat(ph->chan_bw[proto], <, pb->chan_bw[proto]);
+  }
+  netmodel_params_free(pa);
+  netmodel_params_free(ph);
+  netmodel_params_free(pb);
+  g_free(a);
+  g_free(h);
+  g_free(b);
+  g_assert_null(netmodel_params_find(70, &err));
+  g_assert_nonnull(strstr(err->message, "sm70"));
+  g_clear_error(&err);
+}
+
 static void make_comm(struct comm_info *c, int n, int nch) {
   memset(c, 0, sizeof *c);
   c->nranks = n;
@@ -304,6 +343,7 @@ int main(int argc, char **argv) {
   if (!data_dir) data_dir = CCSIM_TEST_DATA;
   params_path = CCSIM_PARAMS_FILE;
   g_test_add_func("/netmodel/params", test_params);
+  g_test_add_func("/netmodel/params_generations", test_params_generations);
   g_test_add_func("/netmodel/routes", test_routes);
   g_test_add_func("/netmodel/call_determinism", test_call_determinism);
   g_test_add_func("/netmodel/nvls_ports_second_node", test_nvls_ports_second_node);
