@@ -15,6 +15,10 @@
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
 #     (-t G -g 1) (host enqueue time), copy/reduce operations on 1, 2 and 4 channels per protocol
 #     (per-channel rates), and NCCL_BUFFSIZE 1 MiB / 16 MiB (pipeline-fill granularity).
+#   direct: 1 MiB - 2 GiB sweeps that separate how the peers' buffers are reached: every collective with
+#     NCCL's default (one process: P2P/direct pointer, kernels write into the peer's user buffer where the
+#     algorithm allows) and with NCCL_P2P_DIRECT_DISABLE=1 (P2P through IPC handles, as separate processes
+#     get), and ring all_gather on 8 and 16 channels (does a mid-size rate loss scale with channels?).
 # Environment: NCCL_NVLS_ENABLE is forced to 0 (NVLink SHARP multicast off, as on the machines the
 # bundled fixtures were measured on).
 set -uo pipefail
@@ -114,6 +118,31 @@ if [ "$quick" = calibrate ]; then
   exit 0
 fi
 
+if [ "$quick" = direct ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING
+  ds="-b 1M -e 2G -f 2 -c 0"
+  for op in all_gather reduce_scatter all_reduce broadcast reduce alltoall sendrecv; do
+    run ${op}_direct ${op}_perf $ds
+    NCCL_P2P_DIRECT_DISABLE=1 run ${op}_ipc ${op}_perf $ds
+  done
+  for ch in 8 16; do
+    NCCL_MIN_NCHANNELS=$ch NCCL_MAX_NCHANNELS=$ch run all_gather_ch$ch all_gather_perf $ds
+  done
+  {
+    echo "# Measured: $gpus GPUs, direct pointers against IPC (tools/measure-nccl.sh ... direct)"
+    echo
+    echo "Taken on $(date -u +%Y-%m-%d). nccl-tests built for sm_90 from its public source, one process, -g $gpus;"
+    echo "float, sum, default warmup/iterations, -b 1M -e 2G -f 2 -c 0. NCCL_NVLS_ENABLE=0, NCCL_DEBUG=INFO with"
+    echo "INIT,TUNING (the INIT lines show each connection's transport). NCCL library: nccl-location.txt."
+    echo "- <op>_direct.log: NCCL's default in one process (P2P/direct pointer)."
+    echo "- <op>_ipc.log: NCCL_P2P_DIRECT_DISABLE=1 (P2P through IPC handles, what separate processes get)."
+    echo "- all_gather_ch<N>.log: NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=N."
+  } >"$logs/README.md"
+  mkdir -p "$outdir"
+  tar -C "$work" -czf "$outdir/direct-g$gpus.tar.gz" "g$gpus"
+  ls -la "$outdir"
+  exit 0
+fi
 
 sweep="-b 8 -e 8G -f 2"
 vsweep=$sweep
