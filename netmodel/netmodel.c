@@ -106,6 +106,16 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
       get_value(root, "p2p_host_group_us", "", name, &p->p2p_host_group, err) ||
       get_value(root, "host_channel_us", "", name, &p->host_channel, err))
     goto fail;
+  {
+    /* Simple per-channel rate per collective kernel; operations not listed use channel_bw_gbs.SIMPLE */
+    const cJSON *by_op = cJSON_GetObjectItemCaseSensitive(root, "simple_channel_bw_gbs_by_op");
+    for (int op = 0; op < OP_COUNT; op++) {
+      const char *opn = comm_op_name((enum comm_op)op);
+      if (by_op && cJSON_GetObjectItemCaseSensitive(by_op, opn) &&
+          get_value(by_op, opn, "simple_channel_bw_gbs_by_op.", name, &p->simple_op_bw[op], err))
+        goto fail;
+    }
+  }
   if (!cJSON_IsObject(lat)) {
     g_set_error(err, NETMODEL_ERROR, 1, "%s: \"step_latency_us\" must map NVLINK, PCI and NET to per-protocol values",
                 name);
@@ -413,7 +423,10 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
   int p2p = d && (d->op == OP_SENDRECV || d->op == OP_ALLTOALL);
   double threads = d && d->nthreads > 0 ? d->nthreads : p->chan_threads[proto];
   double scale = !p2p && threads < p->chan_threads[proto] ? threads / p->chan_threads[proto] : 1.0;
-  out->cap = (p2p ? p->p2p_chan_bw[proto] : p->chan_bw[proto]) * scale * p->wire_factor[proto] * 1e-3;
+  double rate = p2p ? p->p2p_chan_bw[proto] : p->chan_bw[proto];
+  if (!p2p && d && proto == PROTO_SIMPLE && (unsigned)d->op < OP_COUNT && p->simple_op_bw[d->op] > 0)
+    rate = p->simple_op_bw[d->op];
+  out->cap = rate * scale * p->wire_factor[proto] * 1e-3;
   out->latency_ps = netmodel_us_to_ps(p->step_lat[kind][proto]);
   out->release_frac = p->forward_frac[proto];
 }

@@ -31,6 +31,8 @@ struct netmodel_params {
   /* Per protocol (index enum comm_proto). */
   double wire_factor[PROTO_COUNT];  /* bytes on the wire per payload byte */
   double chan_bw[PROTO_COUNT];      /* payload rate one channel (one thread block) of a collective sustains */
+  double simple_op_bw[OP_COUNT];    /* Simple: the same per collective kernel (each has its own inner loop);
+                                     * 0 = chan_bw[SIMPLE] */
   double p2p_chan_bw[PROTO_COUNT];  /* same for a send/recv channel (its threads are split between the two) */
   int chan_threads[PROTO_COUNT];    /* thread count chan_bw was measured at; fewer threads scale it down */
   double step_lat[ROUTE_KINDS][PROTO_COUNT]; /* synchronisation cost of one step over one route kind */

@@ -161,6 +161,20 @@ static void test_routes(void) {
   d.nthreads = 128;
   netmodel_op_cost(m, &d, &o, &nc2);
   g_assert_cmpfloat(fabs(nc2.cap - nc.cap / 4), <, 1e-12);
+  /* Simple: each collective kernel has its own per-channel rate (all_gather's copy loop is slower than
+   * reduce's); send/recv keep theirs */
+  struct comm_decision dag = {.op = OP_ALL_GATHER, .proto = PROTO_SIMPLE, .nthreads = 544};
+  struct op os = {.rank_src = 1, .rank_dst = 2, .payload_bytes = 1000, .protocol = PROTO_SIMPLE};
+  g_assert_cmpfloat(p->simple_op_bw[OP_ALL_GATHER], >, 0);
+  netmodel_op_cost(m, &dag, &os, &nc2);
+  g_assert_cmpfloat(fabs(nc2.cap - p->simple_op_bw[OP_ALL_GATHER] * 1e-3), <, 1e-12);
+  dag.op = OP_REDUCE;
+  struct netmodel_cost nc3;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpfloat(nc3.cap, >, nc2.cap);
+  dag.op = OP_SENDRECV;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpfloat(fabs(nc3.cap - p->p2p_chan_bw[PROTO_SIMPLE] * 1e-3), <, 1e-12);
   /* a rank whose GPU the topology lacks is an error naming it */
   c.rank_dev[3] = 7;
   g_assert_null(netmodel_new(p, sys, &c, &err));
