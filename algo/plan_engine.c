@@ -24,7 +24,7 @@ void pe_conn_init(struct pe_conn *k, const struct comm_info *c, int src, int dst
   k->transport = (uint8_t)comm_transport_between(c, src, dst);
 }
 
-void pe_stream_init(struct pe_stream *s) { s->nlast = 0; }
+void pe_stream_init(struct pe_stream *s) { s->nlast = s->nrecvd = 0; }
 
 static void fail(struct pe *e, const char *what, const struct pe_conn *k) {
   if (!e->failed)
@@ -70,7 +70,10 @@ void pe_slice(struct pe *e, struct pe_stream *s, struct pe_conn **recv, int nrec
       uint32_t deps[3 * PE_MAXFAN + PE_MAXFAN];
       uint8_t kinds[3 * PE_MAXFAN + PE_MAXFAN];
       int nd = 0;
+      /* program order: the rank's previous sends on this channel and, after a receive-only slice,
+       * what it received (one thread block runs its primitives one after the other) */
       for (int i = 0; i < s->nlast; i++) nd = add_dep(deps, kinds, nd, s->last[i], OPD_ORDER);
+      for (int i = 0; i < s->nrecvd; i++) nd = add_dep(deps, kinds, nd, s->recvd[i], OPD_ORDER);
       for (int i = 0; i < nrecv; i++) {
         /* Coarse form: data still accumulating in the sender's open op would make this op wait for
          * the whole merged op (store and forward over K slices); wait for the sender's previous
@@ -129,9 +132,11 @@ void pe_slice(struct pe *e, struct pe_stream *s, struct pe_conn **recv, int nrec
   if (ncreated) {
     memcpy(s->last, created, (size_t)ncreated * sizeof(uint32_t));
     s->nlast = ncreated;
+    s->nrecvd = 0;
   } else if (nrecv) {
-    memcpy(s->last, incoming, (size_t)nrecv * sizeof(uint32_t));
-    s->nlast = nrecv;
+    /* a receive-only slice does not end the rank's earlier sends: the next send waits for both */
+    memcpy(s->recvd, incoming, (size_t)nrecv * sizeof(uint32_t));
+    s->nrecvd = nrecv;
   }
 }
 

@@ -34,8 +34,10 @@ struct pe_conn {
 
 /* A sequential program at one rank (a thread group running primitives in order). */
 struct pe_stream {
-  uint32_t last[PE_MAXFAN];
+  uint32_t last[PE_MAXFAN];   /* the rank's latest sends on this channel */
   int nlast;
+  uint32_t recvd[PE_MAXFAN];  /* what a receive-only slice after them waited for */
+  int nrecvd;
 };
 
 struct pe {

@@ -473,6 +473,9 @@ void simtime_on_launch(const struct hack_launch *hl) {
 
 void simtime_note_task(const struct simtime_task *t) {
   if (!simtime_active() || !t) return;
+  /* NCCL reports the task while the enqueuing thread builds its per-channel work: charge that now (a
+   * send/recv pair once, on its send, as ccsim bench prices one p2p call per GPU) */
+  if (!t->p2p || strcmp(t->func, "Send") == 0) vclock_charge_ns(simtime_model_host_channel_ns(t->nchannels));
   pthread_mutex_lock(&lock);
   if (open_launch) {
     if (!open_launch->tasks) open_launch->tasks = g_array_new(FALSE, TRUE, sizeof(struct simtime_task));

@@ -51,6 +51,12 @@ int64_t simtime_model_host_ns(bool p2p, int ncalls) {
   return (int64_t)(us * 1000.0 + 0.5);
 }
 
+int64_t simtime_model_host_channel_ns(int nchannels) {
+  const struct netmodel_params *p = get_params();
+  if (!p || nchannels <= 0) return 0;
+  return (int64_t)(p->host_channel * nchannels * 1000.0 + 0.5);
+}
+
 static bool is_permutation(const int *v, int n) {
   if (!v || n <= 0) return false;
   bool *hit = g_new0(bool, n);

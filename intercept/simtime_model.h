@@ -33,6 +33,9 @@ void simtime_model_instance(uint64_t comm_id, int nranks, const struct simtime_m
                             struct simtime_outcome *out);
 /* Modelled host time of one NCCL group of `ncalls` calls issued by one thread (netmodel host costs). */
 int64_t simtime_model_host_ns(bool p2p, int ncalls);
+/* The part of it that grows with the channels NCCL spreads one GPU's call over (netmodel host_channel_us),
+ * charged once NCCL has chosen them. */
+int64_t simtime_model_host_channel_ns(int nchannels);
 void simtime_model_forget_comm(uint64_t comm_id);
 /* Multi-process runs: the local ranks' part of the communicator, and the tasks of one launch, as the
  * coordinator's text lines (sim/run_coord.h). */
