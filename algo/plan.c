@@ -104,6 +104,11 @@ int plan_build(const struct comm_info *c, const struct comm_decision *d, const s
   return rc;
 }
 
+gboolean plan_in_place_differs(const struct comm_decision *d) {
+  if (d->algo != ALGO_RING) return FALSE;
+  return d->op == OP_ALL_GATHER || d->op == OP_BROADCAST;
+}
+
 void plan_totals_compute(const struct oplist *l, int nranks, struct plan_totals *t) {
   memset(t, 0, sizeof(*t));
   t->nranks = nranks;

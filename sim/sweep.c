@@ -129,6 +129,12 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *out, GError 
     nt_size_count(req->op, req->sizes[i], out->nranks, preq.type_size, &pt->count, &pt->size);
     if (pt->count == 0) continue; /* NCCL returns at once for an empty call: nothing to time */
     for (int ip = 0; ip < 2; ip++) {
+      if (ip == 1 && !plan_in_place_differs(&pt->decision)) {
+        /* the same op list as out of place (plan_in_place_differs): the same time */
+        pt->time_us[1] = pt->time_us[0];
+        pt->device_us[1] = pt->device_us[0];
+        continue;
+      }
       struct plan_options po = {.coarse = req->coarse, .in_place = ip};
       struct sim_call sc;
       struct timeline *t = ip == 0 ? tl : NULL;

@@ -644,6 +644,47 @@ static void test_golden(void) {
   g_free(p);
 }
 
+static gboolean same_oplist(const struct oplist *a, const struct oplist *b) {
+  if (a->nops != b->nops || a->ndep != b->ndep) return FALSE;
+  if (a->nops && memcmp(a->ops, b->ops, a->nops * sizeof(struct op))) return FALSE;
+  if (a->ndep && memcmp(a->dep_pool, b->dep_pool, a->ndep * sizeof(uint32_t))) return FALSE;
+  if ((a->dep_kind_pool == NULL) != (b->dep_kind_pool == NULL)) return FALSE;
+  return !a->dep_kind_pool || !a->ndep || !memcmp(a->dep_kind_pool, b->dep_kind_pool, a->ndep);
+}
+
+/* plan_in_place_differs tells the truth: the in-place op list equals the out-of-place one exactly
+ * where it says so (the sweep then times the call once). */
+static void test_in_place_differs(void) {
+  struct comm_info c;
+  comm_synth_build(&c, 2, 4, 4);
+  const enum comm_op ops[] = {OP_ALL_REDUCE, OP_ALL_GATHER, OP_REDUCE_SCATTER, OP_BROADCAST, OP_REDUCE,
+                              OP_SENDRECV, OP_ALLTOALL};
+  const enum comm_algo algos[] = {ALGO_RING, ALGO_TREE, ALGO_NVLS, ALGO_NVLS_TREE};
+  int compared = 0;
+  for (size_t i = 0; i < G_N_ELEMENTS(ops); i++)
+    for (size_t j = 0; j < G_N_ELEMENTS(algos); j++) {
+      struct comm_decision d = decision(ops[i], 3 << 20, algos[j], PROTO_SIMPLE, 4);
+      struct plan_options oop = {0}, ip = {.in_place = TRUE};
+      struct oplist a, b;
+      oplist_init(&a);
+      oplist_init(&b);
+      GError *err = NULL;
+      int ra = plan_build(&c, &d, &oop, &a, &err);
+      g_clear_error(&err);
+      int rb = plan_build(&c, &d, &ip, &b, &err);
+      g_clear_error(&err);
+      g_assert_cmpint(ra, ==, rb);
+      if (ra == 0) {
+        g_assert_cmpint(!same_oplist(&a, &b), ==, plan_in_place_differs(&d));
+        compared++;
+      }
+      oplist_free(&a);
+      oplist_free(&b);
+    }
+  g_assert_cmpint(compared, >=, 10);
+  comm_info_free(&c);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   data_dir = g_getenv("CCSIM_TEST_DATA");
@@ -663,5 +704,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/plan/p2p/batches", test_p2p_batches);
   g_test_add_func("/plan/golden", test_golden);
   g_test_add_func("/plan/json", test_json);
+  g_test_add_func("/plan/in_place_differs", test_in_place_differs);
   return g_test_run();
 }
