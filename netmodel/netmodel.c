@@ -433,8 +433,9 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
 
 uint64_t netmodel_host_ps(const struct netmodel *m, enum comm_op op, int nlocal, int nchannels) {
   const struct netmodel_params *p = m->p;
-  /* NCCL builds per-channel work for every peer a GPU sends to: alltoall has nranks-1 of them */
-  int peers = op == OP_ALLTOALL && m->nranks > 2 ? m->nranks - 1 : 1;
+  /* NCCL builds per-channel work for every peer a GPU sends to: alltoall sends to all nranks, itself
+   * included (a local copy on a channel like the others) */
+  int peers = op == OP_ALLTOALL && m->nranks > 1 ? m->nranks : 1;
   double per_channel = p->host_channel * (nchannels > 0 ? nchannels : 1) * nlocal * peers;
   if (op == OP_SENDRECV || op == OP_ALLTOALL)
     return netmodel_us_to_ps(p->p2p_host_group + p->p2p_host_call * nlocal + per_channel);
