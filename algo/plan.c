@@ -43,53 +43,31 @@ int plan_build(const struct comm_info *c, const struct comm_decision *d, const s
     g_set_error(err, PLAN_ERROR, 1, "unknown protocol %d", (int)d->proto);
     return -1;
   }
-  struct plan_split sp;
-  int rc;
-  if (opt->trim_loops > 0) {
-    if (plan_whole_loops(c, d) <= opt->trim_loops) {
-      g_set_error(err, PLAN_ERROR, 1, "cannot run %zu fewer loops: the call's shortest channel has %zu",
-                  opt->trim_loops, plan_whole_loops(c, d));
-      return -1;
-    }
-    if (plan_collective_split(c, d, &sp, err)) return -1;
-    size_t off = 0;
-    for (int k = 0; k < sp.nparts; k++) {
-      sp.parts[k].count -= opt->trim_loops * plan_loop_elems(c, d, &sp.parts[k]);
-      sp.parts[k].offset = off;
-      off += sp.parts[k].count;
-    }
-  }
+  typedef int (*algo_builder)(const struct comm_info *, const struct comm_decision *, const struct plan_options *,
+                              const struct plan_split *, struct oplist *, GError **);
+  algo_builder build;
   switch (d->algo) {
-  case ALGO_RING:
-    if (!opt->trim_loops && plan_collective_split(c, d, &sp, err)) return -1;
-    rc = plan_ring(c, d, opt, &sp, out, err);
-    break;
+  case ALGO_RING: build = plan_ring; break;
   case ALGO_TREE:
     if (d->op != OP_ALL_REDUCE) {
       g_set_error(err, PLAN_ERROR, 1, "NCCL 2.28 runs Tree only for all_reduce, not %s", comm_op_name(d->op));
       return -1;
     }
-    if (!opt->trim_loops && plan_collective_split(c, d, &sp, err)) return -1;
-    rc = plan_tree(c, d, opt, &sp, out, err);
+    build = plan_tree;
     break;
-  case ALGO_NVLS:
-    if (!opt->trim_loops && plan_collective_split(c, d, &sp, err)) return -1;
-    rc = plan_nvls(c, d, opt, &sp, out, err);
-    break;
-  case ALGO_NVLS_TREE:
-    if (!opt->trim_loops && plan_collective_split(c, d, &sp, err)) return -1;
-    rc = plan_nvls_tree(c, d, opt, &sp, out, err);
-    break;
-  case ALGO_PAT:
-    if (!opt->trim_loops && plan_collective_split(c, d, &sp, err)) return -1;
-    rc = plan_pat(c, d, opt, &sp, out, err);
-    break;
+  case ALGO_NVLS: build = plan_nvls; break;
+  case ALGO_NVLS_TREE: build = plan_nvls_tree; break;
+  case ALGO_PAT: build = plan_pat; break;
   default:
     g_set_error(err, PLAN_ERROR, 1, "algorithm %s is not decomposed into point-to-point ops yet (%s); "
                 "docs/decomposition.md describes the model; force another with NCCL_ALGO",
                 comm_algo_name(d->algo), comm_op_name(d->op));
     return -1;
   }
+  struct plan_split sp;
+  if (plan_collective_split(c, d, &sp, err)) return -1;
+  if (opt->trim_loops > 0 && plan_split_trim(c, d, &sp, opt->trim_loops, err)) return -1;
+  int rc = build(c, d, opt, &sp, out, err);
   if (!rc && out->full) {
     g_set_error(err, PLAN_ERROR, 3, "the op list outgrew memory or 2^32 ops/dependencies after %zu ops; "
                 "use the coarse form (plan_options.coarse, ccsim plan --coarse K)", out->nops);

@@ -12,6 +12,10 @@ void plan_func_steps(enum comm_op op, int *chunk_steps, int *slice_steps);
 size_t plan_buff_size(const struct comm_info *c, enum comm_proto p);
 int plan_nvls_heads(const struct comm_info *c);
 size_t plan_loop_elems(const struct comm_info *c, const struct comm_decision *d, const struct plan_channel_part *p);
+/* Removes `loops` whole device loops from every part of sp (plan_options.trim_loops); -1 with err when the
+ * shortest part has no more than that. */
+int plan_split_trim(const struct comm_info *c, const struct comm_decision *d, struct plan_split *sp, size_t loops,
+                    GError **err);
 void plan_kernel_count(const struct comm_info *c, const struct comm_decision *d, int *elem_size, size_t *count);
 
 /* One directed connection (src -> dst) of one channel: the sender's step counter, the ops that

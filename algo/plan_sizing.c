@@ -255,6 +255,18 @@ size_t plan_loop_elems(const struct comm_info *c, const struct comm_decision *d,
   }
 }
 
+/* Whole loops of the shortest channel part of a split; 0 where an algorithm has no loop unit. */
+static size_t split_whole_loops(const struct comm_info *c, const struct comm_decision *d, const struct plan_split *sp) {
+  size_t fewest = 0;
+  for (int k = 0; k < sp->nparts; k++) {
+    size_t unit = plan_loop_elems(c, d, &sp->parts[k]);
+    if (unit == 0) return 0;
+    size_t loops = sp->parts[k].count / unit;
+    if (k == 0 || loops < fewest) fewest = loops;
+  }
+  return fewest;
+}
+
 size_t plan_whole_loops(const struct comm_info *c, const struct comm_decision *d) {
   if (c->nranks < 2 || d->op == OP_SENDRECV || d->op == OP_ALLTOALL) return 0;
   if (d->algo != ALGO_RING && d->algo != ALGO_TREE && d->algo != ALGO_NVLS && d->algo != ALGO_NVLS_TREE) return 0;
@@ -264,12 +276,21 @@ size_t plan_whole_loops(const struct comm_info *c, const struct comm_decision *d
     g_clear_error(&err);
     return 0;
   }
-  size_t fewest = 0;
-  for (int k = 0; k < sp.nparts; k++) {
-    size_t unit = plan_loop_elems(c, d, &sp.parts[k]);
-    if (unit == 0) return 0;
-    size_t loops = sp.parts[k].count / unit;
-    if (k == 0 || loops < fewest) fewest = loops;
+  return split_whole_loops(c, d, &sp);
+}
+
+int plan_split_trim(const struct comm_info *c, const struct comm_decision *d, struct plan_split *sp, size_t loops,
+                    GError **err) {
+  size_t have = split_whole_loops(c, d, sp);
+  if (have <= loops) {
+    g_set_error(err, PLAN_ERROR, 1, "cannot run %zu fewer loops: the call's shortest channel has %zu", loops, have);
+    return -1;
   }
-  return fewest;
+  size_t off = 0;
+  for (int k = 0; k < sp->nparts; k++) {
+    sp->parts[k].count -= loops * plan_loop_elems(c, d, &sp->parts[k]);
+    sp->parts[k].offset = off;
+    off += sp->parts[k].count;
+  }
+  return 0;
 }

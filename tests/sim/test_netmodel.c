@@ -320,7 +320,6 @@ static void test_steady_state(void) {
     struct comm_info c;
     comm_synth_build(&c, cases[i].nodes, 4, cases[i].nch);
     c.nvls_channels = cases[i].nch;
-    for (int r = 0; r < c.nranks; r++) c.transport[r * c.nranks + r] = TRANSPORT_P2P;
     struct netmodel *m = netmodel_new(p, sys, &c, &err);
     g_assert_no_error(err);
     int T = 4;
