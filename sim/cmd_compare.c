@@ -54,6 +54,15 @@ int cmd_compare(int argc, char **argv) {
     fprintf(stderr, "%s: %s\n", argv[0], err->message);
     goto out;
   }
+  if (log.agg_iters > 1) {
+    /* NCCL runs grouped calls side by side on slices of the channels, not one after the other:
+     * timing one call and dividing would compare against a schedule that did not run. */
+    fprintf(stderr, "%s: %s: measured with agg iters %d (nccl-tests -m): %d calls grouped into each launch, "
+            "which compare does not model; measure with -m 1\n",
+            argv[0], argv[1], log.agg_iters, log.agg_iters);
+    rc = 2;
+    goto out;
+  }
   int op = op_name ? comm_op_parse(op_name) : log.op;
   if (op < 0) {
     fprintf(stderr, "%s: %s: %s; name it with --op\n", argv[0], argv[1],

@@ -154,6 +154,7 @@ static int op_from_test(const char *name) {
 int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError **err) {
   memset(out, 0, sizeof *out);
   out->op = -1;
+  out->agg_iters = 1;
   out->rows = g_array_new(FALSE, TRUE, sizeof(struct nt_row));
   out->env = g_ptr_array_new_with_free_func(g_free);
   int nthread = 0, ngpus = 0, rank_lines = 0;
@@ -191,6 +192,8 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
         if (sscanf(s, "Collective test starting: %63s", nm) == 1) out->op = op_from_test(nm);
       }
       if ((s = strstr(body, "nThread")) != NULL) sscanf(s, "nThread %d nGpus %d", &nthread, &ngpus);
+      if ((s = strstr(body, "agg iters:")) != NULL && sscanf(s, "agg iters: %d", &out->agg_iters) != 1)
+        out->agg_iters = 1;
       if (g_str_has_prefix(body, "#  Rank") || g_str_has_prefix(body, "# Rank")) rank_lines++;
       if (strstr(body, "(B)") && strstr(body, "(elements)")) in_table = 1;
       if (strstr(body, "Out of bounds values") || strstr(body, "Avg bus bandwidth") ||

@@ -48,6 +48,7 @@ struct nt_log {
   int op;             /* enum comm_op, -1 when the log does not say */
   int nranks;         /* "# Rank" lines, or nThread*nGpus; 0 when unknown */
   int gpus_per_thread; /* nGpus of the header (-g): GPUs one host thread drives; 0 when unknown */
+  int agg_iters;      /* "agg iters" of the header (-m): calls grouped into one launch; 1 when not printed */
   GArray *rows;       /* struct nt_row */
   GPtrArray *env;     /* "NCCL_X=value" from "NCCL_X set by environment to value" INFO lines, in order */
 };

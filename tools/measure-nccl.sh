@@ -9,7 +9,7 @@
 #   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
 # Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
 #
-# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate]
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch]
 #   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
 #   calibrate: instead of the sets above, the sets that separate the model's causes: repeated default
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
@@ -19,6 +19,9 @@
 #     NCCL's default (one process: P2P/direct pointer, kernels write into the peer's user buffer where the
 #     algorithm allows) and with NCCL_P2P_DIRECT_DISABLE=1 (P2P through IPC handles, as separate processes
 #     get), and ring all_gather on 8 and 16 channels (does a mid-size rate loss scale with channels?).
+#   launch: 16 MiB - 4 GiB sweeps of all_gather, all_reduce (also on 2 GPUs) and broadcast with one call
+#     per launch and with 8 calls grouped into one launch (-m 8), and ring all_gather on 18-32 channels
+#     (is the mid-size rate loss of link-bound rings a cost of each launch, and where does it start?).
 # Environment: NCCL_NVLS_ENABLE is forced to 0 (NVLink SHARP multicast off, as on the machines the
 # bundled fixtures were measured on).
 set -uo pipefail
@@ -140,6 +143,35 @@ if [ "$quick" = direct ]; then
   } >"$logs/README.md"
   mkdir -p "$outdir"
   tar -C "$work" -czf "$outdir/direct-g$gpus.tar.gz" "g$gpus"
+  ls -la "$outdir"
+  exit 0
+fi
+
+if [ "$quick" = launch ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING
+  ls_="-b 16M -e 4G -f 4 -c 0"
+  for op in all_gather all_reduce broadcast; do
+    for agg in 1 8; do
+      run ${op}_agg$agg ${op}_perf $ls_ -m $agg
+    done
+  done
+  run all_reduce_g2_agg1 all_reduce_perf -g 2 $ls_ -m 1
+  run all_reduce_g2_agg8 all_reduce_perf -g 2 $ls_ -m 8
+  for ch in 18 20 22 28 32; do
+    NCCL_MIN_NCHANNELS=$ch NCCL_MAX_NCHANNELS=$ch run all_gather_ch$ch all_gather_perf $ls_
+  done
+  {
+    echo "# Measured: $gpus GPUs, one launch for several calls, and channel counts (tools/measure-nccl.sh ... launch)"
+    echo
+    echo "Taken on $(date -u +%Y-%m-%d). nccl-tests built for sm_90 from its public source, one process, -g $gpus"
+    echo "unless the name says g2; float, sum, default warmup/iterations, -b 16M -e 4G -f 4 -c 0. NCCL_NVLS_ENABLE=0,"
+    echo "NCCL_DEBUG=INFO with INIT,TUNING. NCCL library: nccl-location.txt."
+    echo "- <op>_agg<M>.log: nccl-tests -m M (M calls grouped, so NCCL runs them in one kernel launch; the table"
+    echo "  gives the time per call)."
+    echo "- all_gather_ch<N>.log: NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=N."
+  } >"$logs/README.md"
+  mkdir -p "$outdir"
+  tar -C "$work" -czf "$outdir/launch-g$gpus.tar.gz" "g$gpus"
   ls -la "$outdir"
   exit 0
 fi

@@ -45,4 +45,7 @@ grep -q "nosuchop" "$tmp/e" || fail "bench error does not name the op"
 printf 'not a log\n' >"$tmp/bad.log"
 "$ccsim" compare --topo "$topo" "$tmp/bad.log" 2>"$tmp/e" && fail "compare accepted garbage"
 grep -q 'bad.log' "$tmp/e" || fail "compare error does not name the file"
+"$ccsim" compare --topo "$topo" "$data/measured/h200x4-launch/all_gather_agg8.log" 2>"$tmp/e" &&
+  fail "compare accepted grouped calls (agg iters 8) it does not model"
+grep -q 'agg iters 8' "$tmp/e" || fail "compare error does not say the log grouped its calls"
 echo "ok"

@@ -33,6 +33,24 @@ static const struct expect expects[] = {
   {"h200x4/g4_reduce_default.log", OP_REDUCE, 4, 8, 2, 32.34, 30.29},
 };
 
+/* The -m (agg iters) of the header: 1 in the default sweeps, 8 in the grouped-launch fixture. */
+static void test_agg_iters(void) {
+  const char *files[] = {"h200x4/g4_all_reduce_default.log", "h200x4-launch/all_gather_agg1.log",
+                         "h200x4-launch/all_gather_agg8.log"};
+  const int want[] = {1, 1, 8};
+  for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+    char *path = g_build_filename(data_dir, "measured", files[i], NULL);
+    struct nt_log log;
+    GError *err = NULL;
+    g_assert_cmpint(nt_load_log(path, &log, &err), ==, 0);
+    g_assert_no_error(err);
+    g_assert_cmpint(log.agg_iters, ==, want[i]);
+    g_assert_cmpuint(log.rows->len, ==, i == 0 ? 31 : 5); /* -b 8 -e 8G -f 2; -b 16M -e 4G -f 4 */
+    nt_log_free(&log);
+    g_free(path);
+  }
+}
+
 static void test_parse_fixtures(void) {
   for (size_t i = 0; i < G_N_ELEMENTS(expects); i++) {
     const struct expect *e = &expects[i];
@@ -201,6 +219,7 @@ int main(int argc, char **argv) {
   if (!data_dir) data_dir = CCSIM_TEST_DATA;
   g_test_add_func("/nccltests/parse_fixtures", test_parse_fixtures);
   g_test_add_func("/nccltests/trailing_output", test_trailing_output);
+  g_test_add_func("/nccltests/agg_iters", test_agg_iters);
   g_test_add_func("/nccltests/bad_logs", test_bad_logs);
   g_test_add_func("/nccltests/row_format", test_row_format);
   g_test_add_func("/nccltests/factors", test_factors);
