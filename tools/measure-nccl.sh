@@ -9,7 +9,7 @@
 #   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
 # Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
 #
-# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch]
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads]
 #   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
 #   calibrate: instead of the sets above, the sets that separate the model's causes: repeated default
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
@@ -22,6 +22,9 @@
 #   launch: 16 MiB - 4 GiB sweeps of all_gather, all_reduce (also on 2 GPUs) and broadcast with one call
 #     per launch and with 8 calls grouped into one launch (-m 8), and ring all_gather on 18-32 channels
 #     (is the mid-size rate loss of link-bound rings a cost of each launch, and where does it start?).
+#   threads: 8 B - 8 GiB sweeps of all seven operations with one host thread per GPU (-t GPUS -g 1), and
+#     all_reduce/sendrecv on the first 2 and 3 GPUs the same way: device times that the single-thread
+#     host enqueue does not hide (for fitting step latencies and kernel costs).
 # Environment: NCCL_NVLS_ENABLE is forced to 0 (NVLink SHARP multicast off, as on the machines the
 # bundled fixtures were measured on).
 set -uo pipefail
@@ -143,6 +146,34 @@ if [ "$quick" = direct ]; then
   } >"$logs/README.md"
   mkdir -p "$outdir"
   tar -C "$work" -czf "$outdir/direct-g$gpus.tar.gz" "g$gpus"
+  ls -la "$outdir"
+  exit 0
+fi
+
+if [ "$quick" = threads ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING
+  for op in all_reduce all_gather reduce_scatter broadcast reduce alltoall sendrecv; do
+    c=(-c 0); [ $op = all_reduce ] && c=()
+    run ${op}_threads ${op}_perf -b 8 -e 8G -f 2 -t "$gpus" -g 1 "${c[@]}"
+  done
+  for g in 2 3; do
+    [ "$g" -lt "$gpus" ] || continue
+    for op in all_reduce sendrecv; do
+      c=(-c 0); [ $op = all_reduce ] && c=()
+      CUDA_VISIBLE_DEVICES=$(seq -s, 0 $((g - 1))) run g${g}_${op}_threads ${op}_perf -b 8 -e 8G -f 2 -t $g -g 1 "${c[@]}"
+    done
+  done
+  {
+    echo "# Measured: device time without the single host thread (tools/measure-nccl.sh ... threads)"
+    echo
+    echo "Taken on $(date -u +%Y-%m-%d). nccl-tests built for sm_90 from its public source, one process with one"
+    echo "host thread per GPU (-t N -g 1), so no thread enqueues on more than one GPU; float, sum, default"
+    echo "warmup/iterations, -b 8 -e 8G -f 2, -c 0 except all_reduce. NCCL_NVLS_ENABLE=0, NCCL_DEBUG=INFO with"
+    echo "INIT,TUNING. NCCL library: nccl-location.txt."
+    echo "- <op>_threads.log: all $gpus GPUs. g<N>_<op>_threads.log: the first N GPUs (CUDA_VISIBLE_DEVICES)."
+  } >"$logs/README.md"
+  mkdir -p "$outdir"
+  tar -C "$work" -czf "$outdir/threads-g$gpus.tar.gz" "g$gpus"
   ls -la "$outdir"
   exit 0
 fi
