@@ -69,6 +69,13 @@ export LD_LIBRARY_PATH=$nccl_lib:${LD_LIBRARY_PATH:-}
   nproc
 } >"$logs/env.txt" 2>&1
 
+pack() { # pack NAME: the logs into OUTDIR/NAME-gGPUS.tar.gz, then stop
+  mkdir -p "$outdir"
+  tar -C "$work" -czf "$outdir/$1-g$gpus.tar.gz" "g$gpus"
+  ls -la "$outdir"
+  exit 0
+}
+
 run() { # run NAME BINARY ARGS... (environment set by caller; -g GPUS unless ARGS give -g)
   local name=$1; shift
   local bin=$1; shift
@@ -118,10 +125,7 @@ if [ "$quick" = calibrate ]; then
     echo "- <op>_<PROTO>_ch<N>.log: NCCL_PROTO, NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=N, -b 64K -e 1G (LL: 128M) -f 4."
     echo "- <op>_buff<BYTES>.log: NCCL_BUFFSIZE=BYTES, -b 1M -e 256M -f 2."
   } >"$logs/README.md"
-  mkdir -p "$outdir"
-  tar -C "$work" -czf "$outdir/calibrate-g$gpus.tar.gz" "g$gpus"
-  ls -la "$outdir"
-  exit 0
+  pack calibrate
 fi
 
 if [ "$quick" = direct ]; then
@@ -144,10 +148,7 @@ if [ "$quick" = direct ]; then
     echo "- <op>_ipc.log: NCCL_P2P_DIRECT_DISABLE=1 (P2P through IPC handles, what separate processes get)."
     echo "- all_gather_ch<N>.log: NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=N."
   } >"$logs/README.md"
-  mkdir -p "$outdir"
-  tar -C "$work" -czf "$outdir/direct-g$gpus.tar.gz" "g$gpus"
-  ls -la "$outdir"
-  exit 0
+  pack direct
 fi
 
 if [ "$quick" = threads ]; then
@@ -172,10 +173,7 @@ if [ "$quick" = threads ]; then
     echo "INIT,TUNING. NCCL library: nccl-location.txt."
     echo "- <op>_threads.log: all $gpus GPUs. g<N>_<op>_threads.log: the first N GPUs (CUDA_VISIBLE_DEVICES)."
   } >"$logs/README.md"
-  mkdir -p "$outdir"
-  tar -C "$work" -czf "$outdir/threads-g$gpus.tar.gz" "g$gpus"
-  ls -la "$outdir"
-  exit 0
+  pack threads
 fi
 
 if [ "$quick" = launch ]; then
@@ -201,10 +199,7 @@ if [ "$quick" = launch ]; then
     echo "  gives the time per call)."
     echo "- all_gather_ch<N>.log: NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=N."
   } >"$logs/README.md"
-  mkdir -p "$outdir"
-  tar -C "$work" -czf "$outdir/launch-g$gpus.tar.gz" "g$gpus"
-  ls -la "$outdir"
-  exit 0
+  pack launch
 fi
 
 sweep="-b 8 -e 8G -f 2"
