@@ -92,31 +92,32 @@ static void expect_error(const char *t0, const char *t1, const char *want) {
   g_assert_null(d.comm.channels);
 }
 
+/* Mistakes in one of the two files, each written as an edit of the good one. */
+static const struct bad_edit {
+  int node;               /* 0: node0.json, 1: node1.json */
+  const char *from, *to;
+  const char *want;       /* part of the error message */
+} bad_edits[] = {
+  {0, "ccsim-capture", "other-format", "not a ccsim capture file"},
+  {0, "\"version\": 1", "\"version\": 7", "format version 7"},
+  {0, "[[0,1],[0,1]]", "[[0,5],[0,1]]", "ring 0 names rank 5 of 2"},
+  {1, "\"nranks\": 2, \"op\"", "\"nranks\": 3, \"op\"", "3 ranks, but node0.json has 2"},
+  {0, "\"nchannels\": 2", "\"nchannels\": 99", "nchannels 99 out of range"},
+  {1, "[[0,-1,-1,-1],[-1,0,-1,-1]]", "[[0,-1,-1,-1]]", "rank 1 has fewer channels than rank 0"},
+  {0, "\"p2p_chunk_size\": 131072", "\"p2p_chunk_size\": \"big\"", "non-integer \"p2p_chunk_size\""},
+};
+
 static void test_errors(void) {
   expect_error("{not json", node1, "node0.json: not a JSON object");
-  char *t = edit(node0, "ccsim-capture", "other-format");
-  expect_error(t, node1, "not a ccsim capture file");
-  g_free(t);
-  t = edit(node0, "\"version\": 1", "\"version\": 7");
-  expect_error(t, node1, "format version 7");
-  g_free(t);
   expect_error(node0, NULL, "no device-side communicator was captured for rank 1 of 2");
   expect_error(node1, NULL, "for rank 0");
-  t = edit(node0, "[[0,1],[0,1]]", "[[0,5],[0,1]]");
-  expect_error(t, node1, "ring 0 names rank 5 of 2");
-  g_free(t);
-  t = edit(node1, "\"nranks\": 2, \"op\"", "\"nranks\": 3, \"op\"");
-  expect_error(node0, t, "3 ranks, but node0.json has 2");
-  g_free(t);
-  t = edit(node0, "\"nchannels\": 2", "\"nchannels\": 99");
-  expect_error(t, node1, "nchannels 99 out of range");
-  g_free(t);
-  t = edit(node1, "[[0,-1,-1,-1],[-1,0,-1,-1]]", "[[0,-1,-1,-1]]");
-  expect_error(node0, t, "rank 1 has fewer channels than rank 0");
-  g_free(t);
-  t = edit(node0, "\"p2p_chunk_size\": 131072", "\"p2p_chunk_size\": \"big\"");
-  expect_error(t, node1, "non-integer \"p2p_chunk_size\"");
-  g_free(t);
+  for (size_t i = 0; i < G_N_ELEMENTS(bad_edits); i++) {
+    const struct bad_edit *e = &bad_edits[i];
+    char *t = edit(e->node ? node1 : node0, e->from, e->to);
+    if (e->node) expect_error(node0, t, e->want);
+    else expect_error(t, node1, e->want);
+    g_free(t);
+  }
   const char *none[] = {NULL};
   struct capture_data d;
   GError *err = NULL;
