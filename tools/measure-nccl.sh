@@ -9,7 +9,7 @@
 #   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
 # Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
 #
-# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads]
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter]
 #   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
 #   calibrate: instead of the sets above, the sets that separate the model's causes: repeated default
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
@@ -25,6 +25,10 @@
 #   threads: 8 B - 8 GiB sweeps of all seven operations with one host thread per GPU (-t GPUS -g 1), and
 #     all_reduce/sendrecv on the first 2 and 3 GPUs the same way: device times that the single-thread
 #     host enqueue does not hide (for fitting step latencies and kernel costs).
+#   periter: 4 MiB - 1 GiB sweeps with per-iteration GPU event times (-I 1, JSON via -J) of ring
+#     collectives and a chain, with 20 and 100 iterations, back to back (-z 0) and with a stream sync
+#     between iterations (-z 3), and ring all_gather on 16 channels (below link saturation): is the
+#     mid-size rate loss of link-bound rings paid by every launch, or once per burst of launches?
 # Environment: NCCL_NVLS_ENABLE is forced to 0 (NVLink SHARP multicast off, as on the machines the
 # bundled fixtures were measured on).
 set -uo pipefail
@@ -174,6 +178,48 @@ if [ "$quick" = threads ]; then
     echo "- <op>_threads.log: all $gpus GPUs. g<N>_<op>_threads.log: the first N GPUs (CUDA_VISIBLE_DEVICES)."
   } >"$logs/README.md"
   pack threads
+fi
+
+if [ "$quick" = periter ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING
+  ps_="-b 4M -e 1G -f 2 -c 0 -I 1"
+  iter_run() { # iter_run NAME BINARY ARGS...: run with the per-iteration JSON beside the log
+    local name=$1; shift
+    ( cd "$logs" && run "$name" "$@" -J "$name.json" )
+    # keep the results and the test's configuration; the JSON also lists the whole process environment
+    python3 - "$logs/$name.json" <<'PY' || true
+import json, os, sys
+p = sys.argv[1]
+d = json.load(open(p))
+keep = {k: d[k] for k in ("version", "nccl_version", "config", "results") if k in d}
+keep["args"] = [os.path.basename(a) for a in d.get("args", [])]
+json.dump(keep, open(p, "w"), indent=1)
+PY
+  }
+  iter_run all_gather_n20 all_gather_perf $ps_ -n 20
+  iter_run all_gather_n100 all_gather_perf $ps_ -n 100
+  iter_run all_gather_z3 all_gather_perf $ps_ -n 20 -z 3
+  iter_run all_reduce_g2_n20 all_reduce_perf -g 2 $ps_ -n 20
+  iter_run all_reduce_g2_n100 all_reduce_perf -g 2 $ps_ -n 100
+  iter_run all_reduce_g2_z3 all_reduce_perf -g 2 $ps_ -n 20 -z 3
+  iter_run reduce_scatter_n20 reduce_scatter_perf $ps_ -n 20
+  iter_run all_reduce_n20 all_reduce_perf $ps_ -n 20
+  iter_run broadcast_n20 broadcast_perf $ps_ -n 20
+  iter_run broadcast_n100 broadcast_perf $ps_ -n 100
+  iter_run sendrecv_n20 sendrecv_perf $ps_ -n 20
+  NCCL_MIN_NCHANNELS=16 NCCL_MAX_NCHANNELS=16 iter_run all_gather_ch16_n20 all_gather_perf $ps_ -n 20
+  {
+    echo "# Measured: $gpus GPUs, per-iteration times (tools/measure-nccl.sh ... periter)"
+    echo
+    echo "Taken on $(date -u +%Y-%m-%d). nccl-tests built for sm_90 from its public source, one process, -g $gpus"
+    echo "unless the name says g2; float, sum, -b 4M -e 1G -f 2 -c 0, -I 1 (CUDA events around every"
+    echo "iteration; the log's table gains min/max/p99/cv columns, <name>.json lists every iteration's time,"
+    echo "the slowest GPU's). NCCL_NVLS_ENABLE=0, NCCL_DEBUG=INFO with INIT,TUNING. NCCL library: nccl-location.txt."
+    echo "- <op>_n20 / _n100: -n 20 / -n 100 iterations launched back to back (-z 0)."
+    echo "- <op>_z3: -z 3, a stream sync and barrier after every iteration (the GPU idles between calls)."
+    echo "- all_gather_ch16_n20: NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=16."
+  } >"$logs/README.md"
+  pack periter
 fi
 
 if [ "$quick" = launch ]; then
