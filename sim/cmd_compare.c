@@ -63,6 +63,13 @@ int cmd_compare(int argc, char **argv) {
     rc = 2;
     goto out;
   }
+  if (log.cpu_time) {
+    /* -C 1 reports how long the host spent per call, which says little about the device's time */
+    fprintf(stderr, "%s: %s: the table reports cputime (nccl-tests -C 1: host time per call), not the time of "
+            "the collective; measure without -C\n", argv[0], argv[1]);
+    rc = 2;
+    goto out;
+  }
   int op = op_name ? comm_op_parse(op_name) : log.op;
   if (op < 0) {
     fprintf(stderr, "%s: %s: %s; name it with --op\n", argv[0], argv[1],

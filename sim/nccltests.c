@@ -151,6 +151,48 @@ static int op_from_test(const char *name) {
   return comm_op_parse(buf);
 }
 
+/* Where a row's fields sit. nccl-tests' column set depends on its options: -I 1 adds four per-iteration
+ * columns to each half, -S 1 appends a timestamp (two words), -C 1 renames "time" to "cputime". The
+ * column-name line of the header says which; without one, the plain 13-column layout is assumed. */
+struct nt_layout {
+  int nwords;                /* words per row */
+  int time[2], algbw[2], busbw[2];
+};
+
+static void layout_plain(struct nt_layout *l) {
+  *l = (struct nt_layout){.nwords = 13, .time = {5, 9}, .algbw = {6, 10}, .busbw = {7, 11}};
+}
+
+/* The column-name line ("#  size  count  type  redop  root  time  algbw  busbw  #wrong ..."), after the
+ * '#'. Returns 0 and fills *l (and the log's flags) when the line is one, -1 otherwise. */
+static int layout_from_names(const char *names, struct nt_layout *l, struct nt_log *log) {
+  char **w = g_strsplit_set(names, " \t", -1);
+  int n = 0, halves = 0, ts = 0, iter = 0, cpu = 0;
+  struct nt_layout x = {0};
+  for (int k = 0; w[k]; k++) {
+    if (!w[k][0]) continue;
+    if (n == 0 && strcmp(w[k], "size")) break;
+    if (n == 1 && strcmp(w[k], "count")) break;
+    if (!strcmp(w[k], "time") || !strcmp(w[k], "cputime")) {
+      if (halves < 2) {
+        x.time[halves] = n; x.algbw[halves] = n + 1; x.busbw[halves] = n + 2;
+      }
+      halves++;
+      cpu |= !strcmp(w[k], "cputime");
+    }
+    if (!strcmp(w[k], "i_min")) iter = 1;
+    if (!strcmp(w[k], "timestamp")) ts = 1;
+    n++;
+  }
+  g_strfreev(w);
+  if (halves != 2 || n < 13) return -1;
+  x.nwords = n + ts; /* the timestamp value is a date and a time */
+  *l = x;
+  log->cpu_time = cpu;
+  log->per_iter = iter;
+  return 0;
+}
+
 int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError **err) {
   memset(out, 0, sizeof *out);
   out->op = -1;
@@ -162,6 +204,8 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
   GPtrArray *tok = g_ptr_array_new_with_free_func(g_free);
   int row_line = 0, in_table = 0;
   int rc = 0;
+  struct nt_layout lay;
+  layout_plain(&lay);
   for (int li = 0; lines[li]; li++) {
     char *line = lines[li];
     size_t len = strlen(line);
@@ -195,13 +239,14 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
       if ((s = strstr(body, "agg iters:")) != NULL && sscanf(s, "agg iters: %d", &out->agg_iters) != 1)
         out->agg_iters = 1;
       if (g_str_has_prefix(body, "#  Rank") || g_str_has_prefix(body, "# Rank")) rank_lines++;
+      if (!in_table) layout_from_names(body + 1, &lay, out);
       if (strstr(body, "(B)") && strstr(body, "(elements)")) in_table = 1;
       if (strstr(body, "Out of bounds values") || strstr(body, "Avg bus bandwidth") ||
           strstr(body, "Collective test concluded"))
         in_table = 0; /* whatever follows the table (wrapper output) is not a row */
       if (tok->len) {
-        g_set_error(err, NT_ERROR, 1, "%s:%d: table row cut short (%u of 13 columns) before a comment line", name,
-                    row_line, tok->len);
+        g_set_error(err, NT_ERROR, 1, "%s:%d: table row cut short (%u of %d words) before a comment line", name,
+                    row_line, tok->len, lay.nwords);
         rc = -1;
       }
       g_free(body);
@@ -217,20 +262,23 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
       if (!w[k][0]) continue;
       if (!tok->len) row_line = li + 1;
       g_ptr_array_add(tok, g_strdup(w[k]));
-      if (tok->len == 13) {
+      if ((int)tok->len == lay.nwords) {
         struct nt_row r;
         memset(&r, 0, sizeof r);
         r.line = row_line;
         char **t = (char **)tok->pdata;
         double root;
-        if (parse_size(t[0], &r.size) || parse_size(t[1], &r.count) || parse_double(t[4], &root) ||
-            parse_double(t[5], &r.time_us[0]) || parse_double(t[6], &r.algbw[0]) ||
-            parse_double(t[7], &r.busbw[0]) || parse_double(t[9], &r.time_us[1]) ||
-            parse_double(t[10], &r.algbw[1]) || parse_double(t[11], &r.busbw[1])) {
+        int bad = parse_size(t[0], &r.size) || parse_size(t[1], &r.count) || parse_double(t[4], &root);
+        for (int h = 0; h < 2 && !bad; h++)
+          bad = parse_double(t[lay.time[h]], &r.time_us[h]) || parse_double(t[lay.algbw[h]], &r.algbw[h]) ||
+                parse_double(t[lay.busbw[h]], &r.busbw[h]);
+        if (bad) {
           g_set_error(err, NT_ERROR, 1,
-                      "%s:%d: not an nccl-tests row (expected size count type redop root time algbw busbw #wrong "
-                      "x2): '%s %s %s %s %s %s ...'",
-                      name, row_line, t[0], t[1], t[2], t[3], t[4], t[5]);
+                      "%s:%d: not an nccl-tests row (expected %d words: size count type redop root, then time "
+                      "algbw busbw #wrong%s for out-of-place and in-place%s): '%s %s %s %s %s %s ...'",
+                      name, row_line, lay.nwords, out->per_iter ? " i_min i_max i_p99 i_cv%" : "",
+                      lay.nwords > (out->per_iter ? 21 : 13) ? ", timestamp" : "", t[0], t[1], t[2], t[3], t[4],
+                      t[5]);
           rc = -1;
           break;
         }
@@ -246,7 +294,8 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
     if (rc) break;
   }
   if (!rc && tok->len) {
-    g_set_error(err, NT_ERROR, 1, "%s:%d: last table row is incomplete (%u of 13 columns)", name, row_line, tok->len);
+    g_set_error(err, NT_ERROR, 1, "%s:%d: last table row is incomplete (%u of %d words)", name, row_line, tok->len,
+                lay.nwords);
     rc = -1;
   }
   if (!rc && out->rows->len == 0) {

@@ -49,6 +49,8 @@ struct nt_log {
   int nranks;         /* "# Rank" lines, or nThread*nGpus; 0 when unknown */
   int gpus_per_thread; /* nGpus of the header (-g): GPUs one host thread drives; 0 when unknown */
   int agg_iters;      /* "agg iters" of the header (-m): calls grouped into one launch; 1 when not printed */
+  int cpu_time;       /* the table's time columns are "cputime" (-C 1: host time per call), not device time */
+  int per_iter;       /* the table carries per-iteration columns (-I 1: i_min i_max i_p99 i_cv% per half) */
   GArray *rows;       /* struct nt_row */
   GPtrArray *env;     /* "NCCL_X=value" from "NCCL_X set by environment to value" INFO lines, in order */
 };

@@ -48,4 +48,9 @@ grep -q 'bad.log' "$tmp/e" || fail "compare error does not name the file"
 "$ccsim" compare --topo "$topo" "$data/measured/h200x4-launch/all_gather_agg8.log" 2>"$tmp/e" &&
   fail "compare accepted grouped calls (agg iters 8) it does not model"
 grep -q 'agg iters 8' "$tmp/e" || fail "compare error does not say the log grouped its calls"
+# a log whose time columns are host time (nccl-tests -C 1): the measured g2 sendrecv with "cputime" headers
+sed 's/ time / cputime /g' "$data/measured/h200x4/g2_sendrecv_default.log" >"$tmp/cpu.log"
+"$ccsim" compare --topo "$topo" "$tmp/cpu.log" 2>"$tmp/e"
+[ $? = 2 ] || fail "compare did not refuse a table of cputime with status 2"
+grep -q 'cputime' "$tmp/e" || fail "compare error does not say the log reports cputime"
 echo "ok"

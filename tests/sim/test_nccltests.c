@@ -114,6 +114,63 @@ static void test_trailing_output(void) {
   g_free(path);
 }
 
+/* nccl-tests -I 1 adds i_min i_max i_p99 i_cv% to each half: a measured log with them (rows split by
+ * INFO lines as usual) reads with the same times and bandwidths as the table shows. */
+static void test_per_iter_columns(void) {
+  char *path = g_build_filename(data_dir, "measured", "h200x4-periter", "all_gather_n20.log", NULL);
+  struct nt_log log;
+  GError *err = NULL;
+  g_assert_cmpint(nt_load_log(path, &log, &err), ==, 0);
+  g_assert_no_error(err);
+  g_assert_true(log.per_iter);
+  g_assert_false(log.cpu_time);
+  g_assert_cmpint(log.op, ==, OP_ALL_GATHER);
+  g_assert_cmpuint(log.rows->len, ==, 9); /* -b 4M -e 1G -f 2 */
+  const struct nt_row *r0 = &g_array_index(log.rows, struct nt_row, 0);
+  g_assert_cmpuint(r0->size, ==, 4194304);
+  g_assert_cmpfloat_with_epsilon(r0->time_us[0], 41.03, 1e-9);
+  g_assert_cmpfloat_with_epsilon(r0->time_us[1], 40.40, 1e-9);
+  for (guint k = 0; k < log.rows->len; k++) {
+    const struct nt_row *r = &g_array_index(log.rows, struct nt_row, k);
+    g_assert_cmpuint(r->size, ==, (size_t)4194304 << k);
+    for (int ip = 0; ip < 2; ip++) /* the busbw column, not a per-iteration one, sits where busbw is read */
+      g_assert_cmpfloat(fabs(r->algbw[ip] * 0.75 - r->busbw[ip]), <=, 0.011 + 0.002 * r->busbw[ip]);
+  }
+  nt_log_free(&log);
+  g_free(path);
+}
+
+/* The column-name line decides the row layout: -S 1 appends a timestamp (a date and a time), -C 1
+ * reports host time as "cputime" (flagged, so compare can refuse it). Header lines as nccl-tests prints
+ * them; the rows are one measured row of h200x4/g2_sendrecv_default.log. */
+static void test_header_variants(void) {
+  const char *ts =
+    "# Collective test starting: sendrecv_perf\n"
+    "#       size         count      type   redop    root     time   algbw   busbw  #wrong     time   algbw   busbw  #wrong           timestamp\n"
+    "#        (B)    (elements)                               (us)  (GB/s)  (GB/s)            (us)  (GB/s)  (GB/s)          %Y-%m-%d %H:%M:%S\n"
+    "           8             2     float     sum      -1    14.58    0.00    0.00    N/A    14.07    0.00    0.00    N/A  2026-11-21 19:02:04\n"
+    "          16             4     float     sum      -1    14.43    0.00    0.00    N/A    14.20    0.00    0.00    N/A  2026-11-21 19:02:04\n";
+  struct nt_log log;
+  GError *err = NULL;
+  g_assert_cmpint(nt_parse_log(ts, "ts.log", &log, &err), ==, 0);
+  g_assert_no_error(err);
+  g_assert_cmpuint(log.rows->len, ==, 2);
+  g_assert_cmpuint(g_array_index(log.rows, struct nt_row, 1).size, ==, 16);
+  g_assert_cmpfloat(g_array_index(log.rows, struct nt_row, 1).time_us[1], ==, 14.20);
+  g_assert_false(log.cpu_time);
+  nt_log_free(&log);
+  const char *cpu =
+    "# Collective test starting: sendrecv_perf\n"
+    "#       size         count      type   redop    root  cputime   algbw   busbw  #wrong  cputime   algbw   busbw  #wrong \n"
+    "#        (B)    (elements)                               (us)  (GB/s)  (GB/s)            (us)  (GB/s)  (GB/s)         \n"
+    "           8             2     float     sum      -1    14.58    0.00    0.00    N/A    14.07    0.00    0.00    N/A\n";
+  g_assert_cmpint(nt_parse_log(cpu, "cpu.log", &log, &err), ==, 0);
+  g_assert_no_error(err);
+  g_assert_true(log.cpu_time);
+  g_assert_cmpuint(log.rows->len, ==, 1);
+  nt_log_free(&log);
+}
+
 static void test_bad_logs(void) {
   struct nt_log log;
   GError *err = NULL;
@@ -220,6 +277,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/nccltests/parse_fixtures", test_parse_fixtures);
   g_test_add_func("/nccltests/trailing_output", test_trailing_output);
   g_test_add_func("/nccltests/agg_iters", test_agg_iters);
+  g_test_add_func("/nccltests/per_iter_columns", test_per_iter_columns);
+  g_test_add_func("/nccltests/header_variants", test_header_variants);
   g_test_add_func("/nccltests/bad_logs", test_bad_logs);
   g_test_add_func("/nccltests/row_format", test_row_format);
   g_test_add_func("/nccltests/factors", test_factors);
