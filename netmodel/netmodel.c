@@ -98,6 +98,7 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
       get_per_proto(root, "channel_threads", name, threads, err) ||
       get_per_proto(root, "forward_fraction", name, p->forward_frac, err) ||
       get_value(root, "link_efficiency", "", name, &p->link_eff, err) ||
+      get_value(root, "nvls_efficiency", "", name, &p->nvls_eff, err) ||
       get_value(root, "kernel_start_us", "", name, &p->kernel_start, err) ||
       get_value(root, "kernel_end_us", "", name, &p->kernel_end, err) ||
       get_value(root, "host_call_us", "", name, &p->host_call, err) ||
@@ -138,6 +139,11 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
   }
   if (p->link_eff <= 0 || p->link_eff > 1) {
     g_set_error(err, NETMODEL_ERROR, 1, "%s: link_efficiency = %g must be in (0, 1]", name, p->link_eff);
+    goto fail;
+  }
+  if (p->nvls_eff < 0 || p->nvls_eff > 1) {
+    g_set_error(err, NETMODEL_ERROR, 1, "%s: nvls_efficiency = %g must be in (0, 1], or 0 for a generation "
+                "without NVLink SHARP", name, p->nvls_eff);
     goto fail;
   }
   cJSON_Delete(root);
@@ -419,6 +425,10 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
     memcpy(out->res, &g_array_index(m->hops, int, r->at), (size_t)r->n * sizeof(int));
   }
   double wire = op->wire_bytes > 0 ? (double)op->wire_bytes : (double)op->payload_bytes * p->wire_factor[proto];
+  /* multimem loads and stores move less payload per link byte than plain stores (NCCL's own model
+   * derates NVLS by a per-generation efficiency); the channel's payload rate cap is unchanged */
+  double nvls_factor = op->transport == TRANSPORT_NVLS && p->nvls_eff > 0 ? 1.0 / p->nvls_eff : 1.0;
+  wire *= nvls_factor;
   out->bytes = op->payload_bytes > 0 || op->wire_bytes > 0 ? wire : 0;
   int p2p = d && (d->op == OP_SENDRECV || d->op == OP_ALLTOALL);
   double threads = d && d->nthreads > 0 ? d->nthreads : p->chan_threads[proto];
@@ -426,7 +436,7 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
   double rate = p2p ? p->p2p_chan_bw[proto] : p->chan_bw[proto];
   if (!p2p && d && proto == PROTO_SIMPLE && (unsigned)d->op < OP_COUNT && p->simple_op_bw[d->op] > 0)
     rate = p->simple_op_bw[d->op];
-  out->cap = rate * scale * p->wire_factor[proto] * 1e-3;
+  out->cap = rate * scale * p->wire_factor[proto] * nvls_factor * 1e-3;
   out->latency_ps = netmodel_us_to_ps(p->step_lat[kind][proto]);
   out->release_frac = p->forward_frac[proto];
 }

@@ -38,6 +38,8 @@ struct netmodel_params {
   double step_lat[ROUTE_KINDS][PROTO_COUNT]; /* synchronisation cost of one step over one route kind */
   double forward_frac[PROTO_COUNT]; /* fraction of a step that must arrive before the receiver forwards it */
   double link_eff;                  /* fraction of a link's nominal (topology) bandwidth data can use */
+  double nvls_eff;                  /* NVLink SHARP (multimem) traffic: the fraction of that a payload byte
+                                     * gets, so each takes 1/nvls_eff bytes of the link; 0 = no NVLS */
   /* Fixed costs of one collective call. */
   double kernel_start;              /* launch of the kernel to its first step, on the device */
   double kernel_end;                /* last step to completion seen by the stream */

@@ -81,6 +81,10 @@ static void test_params_generations(void) {
     g_assert_cmpfloat(pa->chan_bw[proto], <, ph->chan_bw[proto]);
     g_assert_cmpfloat(ph->chan_bw[proto], <, pb->chan_bw[proto]);
   }
+  /* NVLink SHARP: none before Hopper; Blackwell's multimem traffic derated more than Hopper's (NCCL) */
+  g_assert_cmpfloat(pa->nvls_eff, ==, 0);
+  g_assert_cmpfloat(pb->nvls_eff, >, 0);
+  g_assert_cmpfloat(pb->nvls_eff, <, ph->nvls_eff);
   netmodel_params_free(pa);
   netmodel_params_free(ph);
   netmodel_params_free(pb);
@@ -219,6 +223,18 @@ static void test_nvls_ports_second_node(void) {
     g_assert_cmpint(b.nres, >=, 1);
     g_assert_cmpfloat(fabs(cap[a.res[0]] / nvl - 1), <, 1e-6);
     g_assert_cmpfloat(fabs(cap[b.res[b.nres - 1]] / nvl - 1), <, 1e-6);
+    /* multimem traffic takes 1/nvls_efficiency link bytes per payload byte; the channel's payload rate
+     * cap stays that of a plain op */
+    g_assert_cmpfloat(p->nvls_eff, >, 0.5);
+    g_assert_cmpfloat(p->nvls_eff, <, 1.0);
+    g_assert_cmpfloat(fabs(a.bytes * p->nvls_eff / (1 << 17) - 1), <, 1e-9);
+    struct op plain = red;
+    plain.transport = TRANSPORT_P2P;
+    plain.rank_dst = r ^ 1;
+    struct netmodel_cost pc;
+    netmodel_op_cost(m, &d, &plain, &pc);
+    g_assert_cmpfloat(pc.bytes, ==, 1 << 17);
+    g_assert_cmpfloat(fabs(a.cap / a.bytes / (pc.cap / pc.bytes) - 1), <, 1e-9);
   }
   /* and a transfer between the nodes does leave through the NIC: slower than NVLink somewhere on it */
   struct op x = {.rank_src = 4, .rank_dst = 0, .payload_bytes = 1 << 17, .protocol = PROTO_SIMPLE};
