@@ -27,8 +27,9 @@
 #     host enqueue does not hide (for fitting step latencies and kernel costs).
 #   periter: 4 MiB - 1 GiB sweeps with per-iteration GPU event times (-I 1, JSON via -J) of ring
 #     collectives and a chain, with 20 and 100 iterations, back to back (-z 0) and with a stream sync
-#     between iterations (-z 3), and ring all_gather on 16 channels (below link saturation): is the
-#     mid-size rate loss of link-bound rings paid by every launch, or once per burst of launches?
+#     between iterations (-z 3), and ring all_gather on 16 channels (below link saturation), with LL128,
+#     with P2P read and with 256 threads per channel: is the mid-size rate loss of link-bound rings paid
+#     by every launch or once per burst of launches, and does it follow the protocol or the transport?
 # Environment: NCCL_NVLS_ENABLE is forced to 0 (NVLink SHARP multicast off, as on the machines the
 # bundled fixtures were measured on).
 set -uo pipefail
@@ -208,6 +209,13 @@ PY
   iter_run broadcast_n100 broadcast_perf $ps_ -n 100
   iter_run sendrecv_n20 sendrecv_perf $ps_ -n 20
   NCCL_MIN_NCHANNELS=16 NCCL_MAX_NCHANNELS=16 iter_run all_gather_ch16_n20 all_gather_perf $ps_ -n 20
+  # the same rings with per-line flags instead of per-step ones, with the receiver reading instead of
+  # the sender writing, and with half the threads per channel (less load per channel, same link)
+  NCCL_PROTO=LL128 iter_run all_gather_ll128 all_gather_perf $ps_ -n 20
+  NCCL_PROTO=LL128 iter_run all_reduce_g2_ll128 all_reduce_perf -g 2 $ps_ -n 20
+  NCCL_P2P_READ_ENABLE=1 iter_run all_gather_read all_gather_perf $ps_ -n 20
+  NCCL_P2P_READ_ENABLE=1 iter_run all_reduce_g2_read all_reduce_perf -g 2 $ps_ -n 20
+  NCCL_NTHREADS=256 iter_run all_gather_t256 all_gather_perf $ps_ -n 20
   {
     echo "# Measured: $gpus GPUs, per-iteration times (tools/measure-nccl.sh ... periter)"
     echo
@@ -218,6 +226,7 @@ PY
     echo "- <op>_n20 / _n100: -n 20 / -n 100 iterations launched back to back (-z 0)."
     echo "- <op>_z3: -z 3, a stream sync and barrier after every iteration (the GPU idles between calls)."
     echo "- all_gather_ch16_n20: NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=16."
+    echo "- <op>_ll128: NCCL_PROTO=LL128; <op>_read: NCCL_P2P_READ_ENABLE=1; all_gather_t256: NCCL_NTHREADS=256."
   } >"$logs/README.md"
   pack periter
 fi
