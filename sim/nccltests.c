@@ -157,6 +157,7 @@ static int op_from_test(const char *name) {
 struct nt_layout {
   int nwords;                /* words per row */
   int time[2], algbw[2], busbw[2];
+  int timestamp;             /* rows end with a date and a time (-S 1) */
 };
 
 static void layout_plain(struct nt_layout *l) {
@@ -187,10 +188,32 @@ static int layout_from_names(const char *names, struct nt_layout *l, struct nt_l
   g_strfreev(w);
   if (halves != 2 || n < 13) return -1;
   x.nwords = n + ts; /* the timestamp value is a date and a time */
+  x.timestamp = ts;
   *l = x;
   log->cpu_time = cpu;
   log->per_iter = iter;
   return 0;
+}
+
+/* "... NCCL INFO NCCL_ALGO set by environment to Ring" (SUBSYS ENV): one of the measurement's settings,
+ * added to env as "NCCL_ALGO=Ring" unless already there. Other lines are ignored. */
+static void note_env_setting(const char *line, GPtrArray *env) {
+  static const char marker[] = " set by environment to ";
+  const char *at = strstr(line, marker);
+  if (!at) return;
+  const char *nm = at;
+  while (nm > line && nm[-1] != ' ') nm--;
+  const char *val = at + strlen(marker);
+  size_t vl = strcspn(val, " \t\r");
+  while (vl > 0 && val[vl - 1] == '.') vl--;
+  if (!g_str_has_prefix(nm, "NCCL_") || vl == 0) return;
+  char *entry = g_strdup_printf("%.*s=%.*s", (int)(at - nm), nm, (int)vl, val);
+  for (guint k = 0; k < env->len; k++)
+    if (!strcmp(g_ptr_array_index(env, k), entry)) {
+      g_free(entry);
+      return;
+    }
+  g_ptr_array_add(env, entry);
 }
 
 int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError **err) {
@@ -210,22 +233,7 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
     char *line = lines[li];
     size_t len = strlen(line);
     if (len && line[len - 1] == '\r') line[--len] = 0;
-    const char *envmsg = strstr(line, " set by environment to ");
-    if (envmsg) {
-      /* "... NCCL INFO NCCL_ALGO set by environment to Ring" (SUBSYS ENV): the measurement's settings */
-      const char *nm = envmsg;
-      while (nm > line && nm[-1] != ' ') nm--;
-      const char *val = envmsg + strlen(" set by environment to ");
-      size_t vl = strcspn(val, " \t\r");
-      while (vl > 0 && val[vl - 1] == '.') vl--;
-      if (g_str_has_prefix(nm, "NCCL_") && vl > 0) {
-        char *entry = g_strdup_printf("%.*s=%.*s", (int)(envmsg - nm), nm, (int)vl, val);
-        gboolean dup = FALSE;
-        for (guint k = 0; k < out->env->len && !dup; k++) dup = !strcmp(g_ptr_array_index(out->env, k), entry);
-        if (dup) g_free(entry);
-        else g_ptr_array_add(out->env, entry);
-      }
-    }
+    note_env_setting(line, out->env);
     const char *cut = nccl_msg_start(line);
     char *body = g_strndup(line, cut ? (size_t)(cut - line) : len);
     g_strstrip(body);
@@ -277,8 +285,7 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
                       "%s:%d: not an nccl-tests row (expected %d words: size count type redop root, then time "
                       "algbw busbw #wrong%s for out-of-place and in-place%s): '%s %s %s %s %s %s ...'",
                       name, row_line, lay.nwords, out->per_iter ? " i_min i_max i_p99 i_cv%" : "",
-                      lay.nwords > (out->per_iter ? 21 : 13) ? ", timestamp" : "", t[0], t[1], t[2], t[3], t[4],
-                      t[5]);
+                      lay.timestamp ? ", timestamp" : "", t[0], t[1], t[2], t[3], t[4], t[5]);
           rc = -1;
           break;
         }
