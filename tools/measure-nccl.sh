@@ -81,6 +81,17 @@ pack() { # pack NAME: the logs into OUTDIR/NAME-gGPUS.tar.gz, then stop
   exit 0
 }
 
+finish() { # finish MODE TITLE SETUP: README.md (title, how taken, then the file list read from stdin), pack
+  {
+    echo "# Measured: $gpus GPUs, $2 (tools/measure-nccl.sh ... $1)"
+    echo
+    echo "Taken on $(date -u +%Y-%m-%d). nccl-tests built for sm_90 from its public source; $3"
+    echo "NCCL_NVLS_ENABLE=0, NCCL_DEBUG=INFO with INIT,TUNING. NCCL library: nccl-location.txt."
+    cat
+  } >"$logs/README.md"
+  pack "$1"
+}
+
 run() { # run NAME BINARY ARGS... (environment set by caller; -g GPUS unless ARGS give -g)
   local name=$1; shift
   local bin=$1; shift
@@ -118,19 +129,14 @@ if [ "$quick" = calibrate ]; then
       NCCL_BUFFSIZE=$bs run ${op}_buff$bs ${op}_perf -b 1M -e 256M -f 2 -c 0
     done
   done
-  {
-    echo "# Measured: $gpus GPUs, calibration sets (tools/measure-nccl.sh ... calibrate)"
-    echo
-    echo "Taken on $(date -u +%Y-%m-%d). nccl-tests built for sm_90 from its public source; float, sum, default"
-    echo "warmup/iterations, -c 0 except the all_reduce repeats. NCCL_NVLS_ENABLE=0, NCCL_DEBUG=INFO with INIT,TUNING."
-    echo "NCCL library: nccl-location.txt and each log's 'NCCL version' line."
-    echo "- <op>_rep1/2.log: default sweeps -b 8 -e 1G -f 2, each in a fresh process (run-to-run spread)."
-    echo "- <op>_graph.log: the same launched through CUDA graphs (-G 1); <op>_threads.log: one thread per GPU"
-    echo "  (-t $gpus -g 1). With the repeats they separate host enqueue time from device time."
-    echo "- <op>_<PROTO>_ch<N>.log: NCCL_PROTO, NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=N, -b 64K -e 1G (LL: 128M) -f 4."
-    echo "- <op>_buff<BYTES>.log: NCCL_BUFFSIZE=BYTES, -b 1M -e 256M -f 2."
-  } >"$logs/README.md"
-  pack calibrate
+  finish calibrate "calibration sets" \
+    "float, sum, default warmup/iterations, -c 0 except the all_reduce repeats; each log also has its 'NCCL version' line." <<EOF
+- <op>_rep1/2.log: default sweeps -b 8 -e 1G -f 2, each in a fresh process (run-to-run spread).
+- <op>_graph.log: the same launched through CUDA graphs (-G 1); <op>_threads.log: one thread per GPU
+  (-t $gpus -g 1). With the repeats they separate host enqueue time from device time.
+- <op>_<PROTO>_ch<N>.log: NCCL_PROTO, NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=N, -b 64K -e 1G (LL: 128M) -f 4.
+- <op>_buff<BYTES>.log: NCCL_BUFFSIZE=BYTES, -b 1M -e 256M -f 2.
+EOF
 fi
 
 if [ "$quick" = direct ]; then
@@ -143,17 +149,12 @@ if [ "$quick" = direct ]; then
   for ch in 8 16; do
     NCCL_MIN_NCHANNELS=$ch NCCL_MAX_NCHANNELS=$ch run all_gather_ch$ch all_gather_perf $ds
   done
-  {
-    echo "# Measured: $gpus GPUs, direct pointers against IPC (tools/measure-nccl.sh ... direct)"
-    echo
-    echo "Taken on $(date -u +%Y-%m-%d). nccl-tests built for sm_90 from its public source, one process, -g $gpus;"
-    echo "float, sum, default warmup/iterations, -b 1M -e 2G -f 2 -c 0. NCCL_NVLS_ENABLE=0, NCCL_DEBUG=INFO with"
-    echo "INIT,TUNING (the INIT lines show each connection's transport). NCCL library: nccl-location.txt."
-    echo "- <op>_direct.log: NCCL's default in one process (P2P/direct pointer)."
-    echo "- <op>_ipc.log: NCCL_P2P_DIRECT_DISABLE=1 (P2P through IPC handles, what separate processes get)."
-    echo "- all_gather_ch<N>.log: NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=N."
-  } >"$logs/README.md"
-  pack direct
+  finish direct "direct pointers against IPC" \
+    "one process, -g $gpus; float, sum, default warmup/iterations, -b 1M -e 2G -f 2 -c 0; the INIT lines show each connection's transport." <<EOF
+- <op>_direct.log: NCCL's default in one process (P2P/direct pointer).
+- <op>_ipc.log: NCCL_P2P_DIRECT_DISABLE=1 (P2P through IPC handles, what separate processes get).
+- all_gather_ch<N>.log: NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=N.
+EOF
 fi
 
 if [ "$quick" = threads ]; then
@@ -169,16 +170,10 @@ if [ "$quick" = threads ]; then
       CUDA_VISIBLE_DEVICES=$(seq -s, 0 $((g - 1))) run g${g}_${op}_threads ${op}_perf -b 8 -e 8G -f 2 -t $g -g 1 "${c[@]}"
     done
   done
-  {
-    echo "# Measured: device time without the single host thread (tools/measure-nccl.sh ... threads)"
-    echo
-    echo "Taken on $(date -u +%Y-%m-%d). nccl-tests built for sm_90 from its public source, one process with one"
-    echo "host thread per GPU (-t N -g 1), so no thread enqueues on more than one GPU; float, sum, default"
-    echo "warmup/iterations, -b 8 -e 8G -f 2, -c 0 except all_reduce. NCCL_NVLS_ENABLE=0, NCCL_DEBUG=INFO with"
-    echo "INIT,TUNING. NCCL library: nccl-location.txt."
-    echo "- <op>_threads.log: all $gpus GPUs. g<N>_<op>_threads.log: the first N GPUs (CUDA_VISIBLE_DEVICES)."
-  } >"$logs/README.md"
-  pack threads
+  finish threads "device time without the single host thread" \
+    "one process with one host thread per GPU (-t N -g 1), so no thread enqueues on more than one GPU; float, sum, default warmup/iterations, -b 8 -e 8G -f 2, -c 0 except all_reduce." <<EOF
+- <op>_threads.log: all $gpus GPUs. g<N>_<op>_threads.log: the first N GPUs (CUDA_VISIBLE_DEVICES).
+EOF
 fi
 
 if [ "$quick" = periter ]; then
@@ -216,19 +211,13 @@ PY
   NCCL_P2P_READ_ENABLE=1 iter_run all_gather_read all_gather_perf $ps_ -n 20
   NCCL_P2P_READ_ENABLE=1 iter_run all_reduce_g2_read all_reduce_perf -g 2 $ps_ -n 20
   NCCL_NTHREADS=256 iter_run all_gather_t256 all_gather_perf $ps_ -n 20
-  {
-    echo "# Measured: $gpus GPUs, per-iteration times (tools/measure-nccl.sh ... periter)"
-    echo
-    echo "Taken on $(date -u +%Y-%m-%d). nccl-tests built for sm_90 from its public source, one process, -g $gpus"
-    echo "unless the name says g2; float, sum, -b 4M -e 1G -f 2 -c 0, -I 1 (CUDA events around every"
-    echo "iteration; the log's table gains min/max/p99/cv columns, <name>.json lists every iteration's time,"
-    echo "the slowest GPU's). NCCL_NVLS_ENABLE=0, NCCL_DEBUG=INFO with INIT,TUNING. NCCL library: nccl-location.txt."
-    echo "- <op>_n20 / _n100: -n 20 / -n 100 iterations launched back to back (-z 0)."
-    echo "- <op>_z3: -z 3, a stream sync and barrier after every iteration (the GPU idles between calls)."
-    echo "- all_gather_ch16_n20: NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=16."
-    echo "- <op>_ll128: NCCL_PROTO=LL128; <op>_read: NCCL_P2P_READ_ENABLE=1; all_gather_t256: NCCL_NTHREADS=256."
-  } >"$logs/README.md"
-  pack periter
+  finish periter "per-iteration times" \
+    "one process, -g $gpus unless the name says g2; float, sum, -b 4M -e 1G -f 2 -c 0, -I 1 (CUDA events around every iteration; the log's table gains min/max/p99/cv columns, <name>.json lists every iteration's time, the slowest GPU's)." <<EOF
+- <op>_n20 / _n100: -n 20 / -n 100 iterations launched back to back (-z 0).
+- <op>_z3: -z 3, a stream sync and barrier after every iteration (the GPU idles between calls).
+- all_gather_ch16_n20: NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=16.
+- <op>_ll128: NCCL_PROTO=LL128; <op>_read: NCCL_P2P_READ_ENABLE=1; all_gather_t256: NCCL_NTHREADS=256.
+EOF
 fi
 
 if [ "$quick" = launch ]; then
@@ -244,17 +233,12 @@ if [ "$quick" = launch ]; then
   for ch in 18 20 22 28 32; do
     NCCL_MIN_NCHANNELS=$ch NCCL_MAX_NCHANNELS=$ch run all_gather_ch$ch all_gather_perf $ls_
   done
-  {
-    echo "# Measured: $gpus GPUs, one launch for several calls, and channel counts (tools/measure-nccl.sh ... launch)"
-    echo
-    echo "Taken on $(date -u +%Y-%m-%d). nccl-tests built for sm_90 from its public source, one process, -g $gpus"
-    echo "unless the name says g2; float, sum, default warmup/iterations, -b 16M -e 4G -f 4 -c 0. NCCL_NVLS_ENABLE=0,"
-    echo "NCCL_DEBUG=INFO with INIT,TUNING. NCCL library: nccl-location.txt."
-    echo "- <op>_agg<M>.log: nccl-tests -m M (M calls grouped, so NCCL runs them in one kernel launch; the table"
-    echo "  gives the time per call)."
-    echo "- all_gather_ch<N>.log: NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=N."
-  } >"$logs/README.md"
-  pack launch
+  finish launch "one launch for several calls, and channel counts" \
+    "one process, -g $gpus unless the name says g2; float, sum, default warmup/iterations, -b 16M -e 4G -f 4 -c 0." <<EOF
+- <op>_agg<M>.log: nccl-tests -m M (M calls grouped, so NCCL runs them in one kernel launch; the table
+  gives the time per call).
+- all_gather_ch<N>.log: NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=N.
+EOF
 fi
 
 sweep="-b 8 -e 8G -f 2"
