@@ -16,12 +16,12 @@ static int cmp_double(const void *a, const void *b) {
 
 int cmd_compare(int argc, char **argv) {
   gchar *topo = NULL, *op_name = NULL, *params = NULL, *nccl = NULL;
-  gint nodes = 1, gpus = 0, coarse = 0;
+  gint nodes = 0, gpus = 0, coarse = 0;
   gboolean verbose = FALSE, quiet = FALSE;
   GOptionEntry entries[] = {
     {"topo", 't', 0, G_OPTION_ARG_FILENAME, &topo, "topology XML of the measured machine, required", "FILE"},
     {"op", 'o', 0, G_OPTION_ARG_STRING, &op_name, "operation, when the log does not name it", "OP"},
-    {"nodes", 'N', 0, G_OPTION_ARG_INT, &nodes, "nodes the measurement ran on (default 1)", "N"},
+    {"nodes", 'N', 0, G_OPTION_ARG_INT, &nodes, "nodes the measurement ran on (default: the hosts its rank lines name, else 1)", "N"},
     {"gpus", 'g', 0, G_OPTION_ARG_INT, &gpus, "GPUs per node (default: ranks listed in the log / nodes)", "G"},
     {"params", 0, 0, G_OPTION_ARG_FILENAME, &params, "network model parameters (default: the GPUs' generation)",
      "FILE"},
@@ -77,10 +77,15 @@ int cmd_compare(int argc, char **argv) {
     rc = 2;
     goto out;
   }
-  if (nodes < 1 || gpus < 0) {
+  if (nodes < 0 || gpus < 0) {
     fprintf(stderr, "%s: --nodes must be >= 1 and --gpus >= 0\n", argv[0]);
     rc = 2;
     goto out;
+  }
+  if (!nodes) {
+    /* nccl-tests prints one line per rank with its host: ranks of one host are one node */
+    nodes = log.nhosts > 0 ? log.nhosts : 1;
+    if (nodes > 1 && !quiet) fprintf(stderr, "%s: %d nodes (hosts named by the log's rank lines)\n", argv[0], nodes);
   }
   if (!gpus) {
     if (log.nranks <= 0 || log.nranks % nodes) {

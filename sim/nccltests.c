@@ -216,6 +216,21 @@ static void note_env_setting(const char *line, GPtrArray *env) {
   g_ptr_array_add(env, entry);
 }
 
+/* A rank line names the host its process ran on: "#  Rank  0 Group  0 Pid   1042 on   node17 device  0 [...]".
+ * Ranks on one host share its NVLink domain; the count of hosts is the count of nodes. */
+static void note_rank_host(const char *line, GHashTable *hosts) {
+  const char *on = strstr(line, " on ");
+  if (!on) return;
+  on += 4;
+  while (*on == ' ') on++;
+  const char *end = on;
+  while (*end && *end != ' ' && *end != '\t') end++;
+  const char *next = end;
+  while (*next == ' ') next++;
+  if (end == on || !g_str_has_prefix(next, "device")) return;
+  g_hash_table_add(hosts, g_strndup(on, (gsize)(end - on))); /* a repeated name replaces (and frees) the old key */
+}
+
 int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError **err) {
   memset(out, 0, sizeof *out);
   out->op = -1;
@@ -223,6 +238,7 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
   out->rows = g_array_new(FALSE, TRUE, sizeof(struct nt_row));
   out->env = g_ptr_array_new_with_free_func(g_free);
   int nthread = 0, ngpus = 0, rank_lines = 0;
+  GHashTable *hosts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   char **lines = g_strsplit(text, "\n", -1);
   GPtrArray *tok = g_ptr_array_new_with_free_func(g_free);
   int row_line = 0, in_table = 0;
@@ -246,7 +262,10 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
       if ((s = strstr(body, "nThread")) != NULL) sscanf(s, "nThread %d nGpus %d", &nthread, &ngpus);
       if ((s = strstr(body, "agg iters:")) != NULL && sscanf(s, "agg iters: %d", &out->agg_iters) != 1)
         out->agg_iters = 1;
-      if (g_str_has_prefix(body, "#  Rank") || g_str_has_prefix(body, "# Rank")) rank_lines++;
+      if (g_str_has_prefix(body, "#  Rank") || g_str_has_prefix(body, "# Rank")) {
+        rank_lines++;
+        note_rank_host(body, hosts);
+      }
       if (!in_table) layout_from_names(body + 1, &lay, out);
       if (strstr(body, "(B)") && strstr(body, "(elements)")) in_table = 1;
       if (strstr(body, "Out of bounds values") || strstr(body, "Avg bus bandwidth") ||
@@ -311,6 +330,8 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
   }
   out->nranks = rank_lines ? rank_lines : nthread * ngpus;
   out->gpus_per_thread = ngpus;
+  out->nhosts = (int)g_hash_table_size(hosts);
+  g_hash_table_destroy(hosts);
   g_ptr_array_free(tok, TRUE);
   g_strfreev(lines);
   if (rc) nt_log_free(out);

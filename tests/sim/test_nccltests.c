@@ -62,6 +62,7 @@ static void test_parse_fixtures(void) {
     g_assert_cmpint(rc, ==, 0);
     g_assert_cmpint(log.op, ==, e->op);
     g_assert_cmpint(log.nranks, ==, e->nranks);
+    g_assert_cmpint(log.nhosts, ==, 1); /* every rank line says "on vm": one node */
     /* -b 8 -e 8G -f 2: 31 rows, every one extracted */
     g_assert_cmpuint(log.rows->len, ==, 31);
     const struct nt_row *r0 = &g_array_index(log.rows, struct nt_row, 0);
@@ -169,6 +170,31 @@ static void test_header_variants(void) {
   g_assert_true(log.cpu_time);
   g_assert_cmpuint(log.rows->len, ==, 1);
   nt_log_free(&log);
+}
+
+/* An MPI run over two nodes lists each rank with its host; compare takes the host count as the node count.
+ * Host names are free-form (dashes, digits) and padded to a column. */
+static void test_rank_hosts(void) {
+  GString *text = g_string_new("# nThread 1 nGpus 1 minBytes 8 maxBytes 8 step: 2(factor) warmup iters: 1 iters: 20 "
+                               "agg iters: 1 validation: 1 graph: 0\n#\n# Using devices\n");
+  for (int r = 0; r < 16; r++)
+    g_string_append_printf(text, "#  Rank %2d Group  0 Pid %6d on %10s device  %d [0000:%02x:00] NVIDIA H200\n", r,
+                           4000 + r, r < 8 ? "gpu-node-7" : "gpu-node-12", r % 8, 0x18 + r % 8);
+  g_string_append(text, "#       size         count      type   redop    root     time   algbw   busbw #wrong     "
+                        "time   algbw   busbw #wrong\n"
+                        "#        (B)    (elements)                               (us)  (GB/s)  (GB/s)            "
+                        "(us)  (GB/s)  (GB/s)\n"
+                        "           8             2     float     sum      -1    31.02    0.00    0.00      0    "
+                        "30.11    0.00    0.00      0\n");
+  struct nt_log log;
+  GError *err = NULL;
+  g_assert_cmpint(nt_parse_log(text->str, "mpi.log", &log, &err), ==, 0);
+  g_assert_no_error(err);
+  g_assert_cmpint(log.nranks, ==, 16);
+  g_assert_cmpint(log.nhosts, ==, 2);
+  g_assert_cmpint(log.gpus_per_thread, ==, 1);
+  nt_log_free(&log);
+  g_string_free(text, TRUE);
 }
 
 static void test_bad_logs(void) {
@@ -279,6 +305,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/nccltests/agg_iters", test_agg_iters);
   g_test_add_func("/nccltests/per_iter_columns", test_per_iter_columns);
   g_test_add_func("/nccltests/header_variants", test_header_variants);
+  g_test_add_func("/nccltests/rank_hosts", test_rank_hosts);
   g_test_add_func("/nccltests/bad_logs", test_bad_logs);
   g_test_add_func("/nccltests/row_format", test_row_format);
   g_test_add_func("/nccltests/factors", test_factors);
