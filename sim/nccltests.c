@@ -231,9 +231,22 @@ static void note_rank_host(const char *line, GHashTable *hosts) {
   g_hash_table_add(hosts, g_strndup(on, (gsize)(end - on))); /* a repeated name replaces (and frees) the old key */
 }
 
+/* "... NCCL INFO 24 coll channels, 24 collnet channels, 0 nvls channels, 32 p2p channels, ..." (INIT): how many
+ * NVLink SHARP channels the run had; 0 means NVLS was off or unsupported there. */
+static void note_nvls_channels(const char *line, int *nvls) {
+  const char *at = strstr(line, " nvls channels");
+  if (!at) return;
+  const char *num = at;
+  while (num > line && g_ascii_isdigit(num[-1])) num--;
+  if (num == at) return;
+  int n = atoi(num);
+  if (n > *nvls) *nvls = n;
+}
+
 int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError **err) {
   memset(out, 0, sizeof *out);
   out->op = -1;
+  out->nvls_channels = -1;
   out->agg_iters = 1;
   out->rows = g_array_new(FALSE, TRUE, sizeof(struct nt_row));
   out->env = g_ptr_array_new_with_free_func(g_free);
@@ -250,6 +263,7 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
     size_t len = strlen(line);
     if (len && line[len - 1] == '\r') line[--len] = 0;
     note_env_setting(line, out->env);
+    note_nvls_channels(line, &out->nvls_channels);
     const char *cut = nccl_msg_start(line);
     char *body = g_strndup(line, cut ? (size_t)(cut - line) : len);
     g_strstrip(body);

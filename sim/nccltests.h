@@ -48,6 +48,7 @@ struct nt_log {
   int op;             /* enum comm_op, -1 when the log does not say */
   int nranks;         /* "# Rank" lines, or nThread*nGpus; 0 when unknown */
   int nhosts;         /* distinct host names of the "# Rank ... on HOST device" lines; 0 when none */
+  int nvls_channels;  /* NVLS channels NCCL set up ("N nvls channels" INIT lines, the largest); -1 when not logged */
   int gpus_per_thread; /* nGpus of the header (-g): GPUs one host thread drives; 0 when unknown */
   int agg_iters;      /* "agg iters" of the header (-m): calls grouped into one launch; 1 when not printed */
   int cpu_time;       /* the table's time columns are "cputime" (-C 1: host time per call), not device time */

@@ -9,7 +9,7 @@
 #   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
 # Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
 #
-# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter]
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit]
 #   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
 #   calibrate: instead of the sets above, the sets that separate the model's causes: repeated default
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
@@ -30,6 +30,10 @@
 #     between iterations (-z 3), and ring all_gather on 16 channels (below link saturation), with LL128,
 #     with P2P read and with 256 threads per channel: is the mid-size rate loss of link-bound rings paid
 #     by every launch or once per burst of launches, and does it follow the protocol or the transport?
+#   devicefit: the protocol and algorithm variants with one host thread per GPU (-t GPUS -g 1), so that
+#     small and mid sizes give device time: all_reduce under each NCCL_ALGO x NCCL_PROTO, the other ring
+#     collectives under each NCCL_PROTO, one-channel sweeps per protocol, the same on the first 2 GPUs,
+#     a repeat of the default all_reduce/sendrecv in a fresh process, and CUDA-graph launches (-G 1).
 # Environment: NCCL_NVLS_ENABLE is forced to 0 (NVLink SHARP multicast off, as on the machines the
 # bundled fixtures were measured on).
 set -uo pipefail
@@ -173,6 +177,45 @@ if [ "$quick" = threads ]; then
   finish threads "device time without the single host thread" \
     "one process with one host thread per GPU (-t N -g 1), so no thread enqueues on more than one GPU; float, sum, default warmup/iterations, -b 8 -e 8G -f 2, -c 0 except all_reduce." <<EOF
 - <op>_threads.log: all $gpus GPUs. g<N>_<op>_threads.log: the first N GPUs (CUDA_VISIBLE_DEVICES).
+EOF
+fi
+
+if [ "$quick" = devicefit ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING
+  fs="-b 8 -e 1G -f 4"
+  t=(-t "$gpus" -g 1)
+  for algo in RING TREE; do
+    for proto in LL LL128 SIMPLE; do
+      NCCL_ALGO=$algo NCCL_PROTO=$proto run all_reduce_${algo}_${proto} all_reduce_perf $fs "${t[@]}"
+    done
+  done
+  for op in all_gather reduce_scatter broadcast reduce; do
+    for proto in LL LL128 SIMPLE; do
+      NCCL_PROTO=$proto run ${op}_${proto} ${op}_perf $fs -c 0 "${t[@]}"
+    done
+  done
+  for proto in LL LL128 SIMPLE; do
+    NCCL_PROTO=$proto NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 run all_reduce_${proto}_ch1 all_reduce_perf $fs "${t[@]}"
+  done
+  for op in all_reduce sendrecv; do
+    run ${op}_rep ${op}_perf -b 8 -e 1G -f 2 "${t[@]}"
+    run ${op}_graph ${op}_perf -b 8 -e 1G -f 2 -G 1 "${t[@]}"
+  done
+  if [ "$gpus" -gt 2 ]; then
+    for proto in LL LL128 SIMPLE; do
+      NCCL_PROTO=$proto CUDA_VISIBLE_DEVICES=0,1 run g2_all_reduce_${proto} all_reduce_perf $fs -t 2 -g 1
+    done
+    for op in all_gather reduce_scatter broadcast alltoall; do
+      CUDA_VISIBLE_DEVICES=0,1 run g2_${op} ${op}_perf $fs -c 0 -t 2 -g 1
+    done
+  fi
+  finish devicefit "protocol variants timed on the device (one thread per GPU)" \
+    "one process with one host thread per GPU (-t N -g 1); float, sum, default warmup/iterations, -b 8 -e 1G -f 4 unless said, -c 0 except all_reduce." <<EOF
+- all_reduce_<ALGO>_<PROTO>.log: NCCL_ALGO and NCCL_PROTO forced. <op>_<PROTO>.log: NCCL_PROTO forced.
+- all_reduce_<PROTO>_ch1.log: NCCL_PROTO and NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=1.
+- <op>_rep.log: NCCL's defaults, -b 8 -e 1G -f 2, a fresh process (compare with ../h200x4-threads).
+- <op>_graph.log: the same launched through CUDA graphs (-G 1).
+- g2_*.log: the first 2 GPUs (CUDA_VISIBLE_DEVICES=0,1, -t 2 -g 1); g2_all_reduce_<PROTO>: NCCL_PROTO forced.
 EOF
 fi
 

@@ -37,6 +37,14 @@ n=$(grep -cE '^  +[0-9]' "$tmp/c")
 grep -qE '^# compared 62 points: median \|error\| [0-9.]+%, max \|error\| [0-9.]+%' "$tmp/c" || fail "compare: no summary"
 grep -q '2 ranks' "$tmp/c" || fail "compare: did not take the GPU count from the log"
 
+# a run whose NCCL set up no NVLS channels is simulated without NVLS: forced Simple on one channel makes
+# the virtual NVSwitch machine choose NVLS for small sizes otherwise, where the hardware ran a ring
+log=$data/measured/h200x4-devicefit/all_reduce_SIMPLE_ch1.log
+env -u NCCL_NVLS_ENABLE NCCL_PROTO=SIMPLE NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 \
+  "$ccsim" compare --topo "$topo" "$log" >"$tmp/c" 2>"$tmp/e" || fail "compare failed on $log"
+grep -q 'NCCL_NVLS_ENABLE=0' "$tmp/e" || fail "compare did not say it turned NVLS off"
+grep -qE '^ +8 +RING +SIMPLE +1 ' "$tmp/c" || fail "compare: 8 B not simulated as the ring the log ran"
+
 # bad input: clear message, non-zero status, no crash
 "$ccsim" bench --topo /nonexistent.xml 2>"$tmp/e" && fail "bench accepted a missing topology"
 grep -q 'nonexistent' "$tmp/e" || fail "bench error does not name the file"
