@@ -116,12 +116,6 @@ int cmd_compare(int argc, char **argv) {
     }
     g_free(name);
   }
-  if (log.nvls_channels == 0 && !g_getenv("NCCL_NVLS_ENABLE")) {
-    /* The measured run had no NVLink SHARP (disabled, or no multicast support on that system); the
-     * virtual platform offers it on NVSwitch systems, so NCCL would otherwise choose algorithms that never ran. */
-    g_setenv("NCCL_NVLS_ENABLE", "0", TRUE);
-    if (!quiet) fprintf(stderr, "%s: NCCL_NVLS_ENABLE=0 (the log's NCCL set up 0 NVLS channels)\n", argv[0]);
-  }
   GArray *sizes = g_array_new(FALSE, FALSE, sizeof(size_t));
   GArray *rows = g_array_new(FALSE, FALSE, sizeof(guint));
   for (guint i = 0; i < log.rows->len; i++) {

@@ -243,6 +243,15 @@ static void note_nvls_channels(const char *line, int *nvls) {
   if (n > *nvls) *nvls = n;
 }
 
+/* A run whose NCCL set up no NVLS channels had NVLink SHARP off (disabled, or no multicast on that system),
+ * whether or not the log shows the variable: record it as one of the run's settings, so that compare
+ * applies it like the others (the virtual NVSwitch platform would otherwise offer NVLS). */
+static void note_nvls_off(GPtrArray *env) {
+  for (guint k = 0; k < env->len; k++)
+    if (g_str_has_prefix(g_ptr_array_index(env, k), "NCCL_NVLS_ENABLE=")) return;
+  g_ptr_array_add(env, g_strdup("NCCL_NVLS_ENABLE=0"));
+}
+
 int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError **err) {
   memset(out, 0, sizeof *out);
   out->op = -1;
@@ -345,6 +354,7 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
   out->nranks = rank_lines ? rank_lines : nthread * ngpus;
   out->gpus_per_thread = ngpus;
   out->nhosts = (int)g_hash_table_size(hosts);
+  if (out->nvls_channels == 0) note_nvls_off(out->env);
   g_hash_table_destroy(hosts);
   g_ptr_array_free(tok, TRUE);
   g_strfreev(lines);

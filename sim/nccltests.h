@@ -54,7 +54,8 @@ struct nt_log {
   int cpu_time;       /* the table's time columns are "cputime" (-C 1: host time per call), not device time */
   int per_iter;       /* the table carries per-iteration columns (-I 1: i_min i_max i_p99 i_cv% per half) */
   GArray *rows;       /* struct nt_row */
-  GPtrArray *env;     /* "NCCL_X=value" from "NCCL_X set by environment to value" INFO lines, in order */
+  GPtrArray *env;     /* "NCCL_X=value" from "NCCL_X set by environment to value" INFO lines, in order;
+                       * "NCCL_NVLS_ENABLE=0" added when nvls_channels is 0 and the log does not set it */
 };
 
 #define NT_ERROR nt_error_quark()
