@@ -27,8 +27,11 @@ struct st_launch {
   int refs;
   bool closed, resolved, nccl;
   int64_t host_ns, start_ns, end_ns;
+  int64_t lead_ns;                 /* NCCL: the next call of its communicator on the stream may start this
+                                    * much before end_ns (simtime_outcome.lead_ns) */
   int64_t not_before_ns;           /* from resolved dependencies (previous work, waited events) */
   GPtrArray *deps;                 /* unresolved launches this one waits for (refs held) */
+  bool prev_in_deps;               /* deps[0] is the previous launch on the stream */
   void *stream;
   int dev, grid, block;
   const void *devcomm;
@@ -50,6 +53,9 @@ struct st_instance {
 struct st_stream {
   int dev;
   int64_t ready_ns;                /* completion of resolved work */
+  int64_t handoff_ns;              /* when the next launch of handoff_comm may start, if the last resolved
+                                    * launch was an NCCL kernel of that communicator */
+  const void *handoff_comm;
   struct st_launch *last;          /* unresolved last launch (ref), or NULL */
   GPtrArray *waits;                /* unresolved launches the next work must wait for (events waited on) */
   int64_t wait_ns;                 /* resolved event times the next work must wait for */
@@ -138,10 +144,20 @@ static struct st_stream *stream_state(void *stream, int dev) {
   return s;
 }
 
+/* When launch l may start as far as its dependency d is concerned: d's end, except that consecutive
+ * calls of one communicator on a stream overlap by the earlier one's lead (its first ranks are done
+ * before its last). */
+static int64_t dep_ready_ns(const struct st_launch *l, const struct st_launch *d, bool stream_prev) {
+  if (stream_prev && l->nccl && d->nccl && l->devcomm && d->devcomm == l->devcomm) return d->end_ns - d->lead_ns;
+  return d->end_ns;
+}
+
 /* Drops references to launches that have resolved, keeping their completion times as numbers. */
 static void stream_collapse(struct st_stream *s) {
   if (s->last && s->last->resolved) {
     if (s->last->end_ns > s->ready_ns) s->ready_ns = s->last->end_ns;
+    s->handoff_comm = s->last->nccl ? s->last->devcomm : NULL;
+    s->handoff_ns = s->last->end_ns - s->last->lead_ns;
     launch_unref(s->last);
     s->last = NULL;
   }
@@ -265,8 +281,8 @@ static void resolve_instance(struct st_instance *in) {
     struct st_launch *l = g_ptr_array_index(in->members, i);
     int64_t t = l->host_ns > l->not_before_ns ? l->host_ns : l->not_before_ns;
     for (guint k = 0; l->deps && k < l->deps->len; k++) {
-      struct st_launch *d = g_ptr_array_index(l->deps, k);
-      if (d->end_ns > t) t = d->end_ns;
+      int64_t r = dep_ready_ns(l, g_ptr_array_index(l->deps, k), k == 0 && l->prev_in_deps);
+      if (r > t) t = r;
     }
     if (t > start) start = t;
   }
@@ -274,6 +290,7 @@ static void resolve_instance(struct st_instance *in) {
     struct st_launch *l = g_ptr_array_index(in->members, i);
     l->start_ns = start;
     l->end_ns = start + o.duration_ns;
+    l->lead_ns = o.lead_ns;
     l->resolved = true;
     if (l->deps) {
       for (guint k = 0; k < l->deps->len; k++) launch_unref(g_ptr_array_index(l->deps, k));
@@ -304,8 +321,8 @@ static bool send_instance(struct st_instance *in) {
     struct st_launch *l = g_ptr_array_index(in->members, i);
     int64_t t = l->host_ns > l->not_before_ns ? l->host_ns : l->not_before_ns;
     for (guint k = 0; l->deps && k < l->deps->len; k++) {
-      struct st_launch *d = g_ptr_array_index(l->deps, k);
-      if (d->end_ns > t) t = d->end_ns;
+      int64_t r = dep_ready_ns(l, g_ptr_array_index(l->deps, k), k == 0 && l->prev_in_deps);
+      if (r > t) t = r;
     }
     if (t > lower) lower = t;
   }
@@ -453,8 +470,10 @@ void simtime_on_launch(const struct hack_launch *hl) {
   }
   struct st_stream *s = stream_state(hl->stream, hl->device);
   stream_collapse(s);
-  l->not_before_ns = s->ready_ns > s->wait_ns ? s->ready_ns : s->wait_ns;
+  int64_t ready = nccl && l->devcomm && !s->last && s->handoff_comm == l->devcomm ? s->handoff_ns : s->ready_ns;
+  l->not_before_ns = ready > s->wait_ns ? ready : s->wait_ns;
   l->deps = g_ptr_array_new();
+  l->prev_in_deps = s->last != NULL;
   if (s->last) g_ptr_array_add(l->deps, s->last); /* the stream's reference moves to the new launch */
   s->last = launch_ref(l);
   if (s->waits) {

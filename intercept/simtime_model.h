@@ -20,6 +20,8 @@ struct simtime_member {
 /* What the model decided for an instance (for the trace). */
 struct simtime_outcome {
   int64_t duration_ns;
+  int64_t lead_ns;              /* the next launch of the same communicator on a stream may start this
+                                 * much before duration_ns is over (its first ranks are done sooner) */
   char op[24];                  /* comm_op_name, or "none" */
   char algo[16], proto[8];
   int nchannels, nthreads;

@@ -439,6 +439,10 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
   out->cap = rate * scale * p->wire_factor[proto] * nvls_factor * 1e-3;
   out->latency_ps = netmodel_us_to_ps(p->step_lat[kind][proto]);
   out->release_frac = p->forward_frac[proto];
+  /* Simple writes straight into the buffer the receiver hands over for the call (NCCL's direct
+   * pointer exchange), so a sender cannot start a call before its receiver has; LL and LL128 write
+   * flagged lines into the receiver's FIFO, which stays valid from call to call */
+  out->needs_receiver = proto == PROTO_SIMPLE;
 }
 
 uint64_t netmodel_host_ps(const struct netmodel *m, enum comm_op op, int nlocal, int nchannels) {

@@ -90,6 +90,7 @@ struct netmodel_cost {
   int res[NETMODEL_MAX_HOPS];
   uint64_t tail_ps;
   double release_frac;              /* dependants fed by this op may start once this fraction has moved */
+  int needs_receiver;               /* the receiver's kernel must be running (calls back to back) */
 };
 
 /* Cost of one op of a call decided as d (protocol from the op, threads from d). */

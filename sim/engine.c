@@ -169,13 +169,21 @@ static void res_remove(struct run *r, uint32_t xi, int k) {
 
 /* An op's deps are all met at time t: ask the model what it costs and schedule its data phase. */
 static void op_ready(struct run *r, uint32_t op, uint64_t t) {
+  const struct engine_config *cfg = r->cfg;
+  const struct op *o = &r->l->ops[op];
   uint32_t xi = xfer_alloc(r);
   struct xfer *x = &r->x[xi];
   memset(x, 0, sizeof *x);
   x->op = op;
-  x->ready_t = t;
   r->xfer_of[op] = xi;
-  r->cfg->cost(r->cfg->cost_ctx, r->l, &r->l->ops[op], &x->cost);
+  cfg->cost(cfg->cost_ctx, r->l, o, &x->cost);
+  if (cfg->rank_start_ps) {
+    /* not before the kernel of the rank that runs it, nor the receiver's when it must be there */
+    int ends[2] = {o->rank_src, x->cost.needs_receiver ? o->rank_dst : -1};
+    for (int k = 0; k < 2; k++)
+      if (ends[k] >= 0 && ends[k] < cfg->nranks && t < cfg->rank_start_ps[ends[k]]) t = cfg->rank_start_ps[ends[k]];
+  }
+  x->ready_t = t;
   heap_push(&r->heap, t + x->cost.latency_ps, EV_START, xi, 0);
 }
 
@@ -474,10 +482,7 @@ int engine_run(const struct oplist *l, const struct engine_config *cfg, struct e
   size_t done = 0;
   for (size_t i = 0; i < l->nops; i++) {
     if (r.pending[i]) continue;
-    const struct op *o = &l->ops[i];
-    uint64_t t0 = cfg->start_ps;
-    if (cfg->rank_start_ps && o->rank_src >= 0) t0 = cfg->rank_start_ps[o->rank_src];
-    op_ready(&r, (uint32_t)i, t0);
+    op_ready(&r, (uint32_t)i, cfg->start_ps);
   }
   while (r.heap.n > 0) {
     uint64_t now = r.heap.a[0].t;

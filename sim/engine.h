@@ -32,6 +32,8 @@ struct engine_cost {
   uint64_t tail_ps;      /* delay after the data has moved before dependants may start */
   double release_frac;   /* streaming dependants (engine_stream_fn) may start once this fraction of
                           * the bytes has moved: 0 = as soon as data starts to flow */
+  int needs_receiver;    /* with engine_config.rank_start_ps: the op cannot start before the kernel of
+                          * its receiver (rank_dst) has started either */
 };
 
 typedef void (*engine_cost_fn)(void *ctx, const struct oplist *l, const struct op *op, struct engine_cost *out);
@@ -54,7 +56,11 @@ struct engine_config {
   engine_span_fn span;     /* optional */
   void *span_ctx;
   uint64_t start_ps;       /* time at which ops without deps become ready (e.g. kernel start) */
-  const uint64_t *rank_start_ps; /* optional per-rank start (indexed by op->rank_src), overrides start_ps */
+  const uint64_t *rank_start_ps; /* optional per-rank kernel start (nranks entries): no op runs on a rank
+                                  * (op->rank_src executes it) before the later of this and start_ps, even
+                                  * when its deps on other ranks are met earlier (see also
+                                  * engine_cost.needs_receiver) */
+  int nranks;              /* size of rank_start_ps */
 };
 
 struct engine_stats {

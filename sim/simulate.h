@@ -1,8 +1,15 @@
 /* simulate.h — times one collective call: op list + network model -> engine -> call time.
  *
  * The time of one iteration of a benchmark loop is the larger of what the host needs to enqueue the
- * call on every local GPU and what the GPUs need to run it (kernel start, the op DAG on the engine,
+ * call on every local GPU and what the GPUs need per call (kernel start, the op DAG on the engine,
  * kernel end): nccl-tests issues iterations back to back, so the slower side sets the pace.
+ *
+ * Back to back, a GPU starts its next kernel as soon as its own part of the current call is done, not
+ * when the whole call is: the root of a chain (broadcast, reduce) sends its next call's data while the
+ * last rank still receives this one's (NCCL's connection FIFOs carry over from call to call). So the
+ * device time per call is the steady-state period of consecutive calls, which for a chain is the
+ * busiest rank's own work, not one call's end-to-end makespan; for a ring, where every rank waits for
+ * data that went round all the others, the two are the same.
  */
 #ifndef CCSIM_SIM_SIMULATE_H
 #define CCSIM_SIM_SIMULATE_H
@@ -16,8 +23,9 @@
 
 struct sim_call {
   uint64_t host_ps;     /* host enqueue time of one iteration */
-  uint64_t device_ps;   /* kernel start to completion */
-  uint64_t iter_ps;     /* max of the two */
+  uint64_t device_ps;   /* kernel start to completion of one call on its own */
+  uint64_t period_ps;   /* device time per call when calls follow each other back to back */
+  uint64_t iter_ps;     /* max of host_ps and period_ps */
   uint64_t events;
   uint64_t ops;
   size_t max_active;

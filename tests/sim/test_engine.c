@@ -12,6 +12,7 @@ struct tcost {
   uint64_t latency;
   double bytes, cap, release;
   int nres, res[4];
+  int needs_receiver;
 };
 
 struct tctx {
@@ -31,6 +32,7 @@ static void cost_cb(void *vc, const struct oplist *l, const struct op *op, struc
   out->release_frac = t->release > 0 ? t->release : (c->stream_all ? 0 : 1);
   out->nres = t->nres;
   memcpy(out->res, t->res, sizeof t->res);
+  out->needs_receiver = t->needs_receiver;
 }
 
 static int stream_cb(void *vc, const struct op *p, const struct op *q) {
@@ -231,6 +233,33 @@ static void test_determinism(void) {
   g_string_free(b, TRUE);
 }
 
+/* Per-rank kernel starts (calls back to back): rank 1 starts at 5 us. A chain 0 -> 1 -> 2 of 1 us ops:
+ * the forward 1 -> 2 waits for rank 1's kernel although its data is there at 1 us (ends at 6 us); when
+ * the first op also needs its receiver's kernel it cannot start before 5 us either (ends at 7 us). */
+static void test_rank_start(void) {
+  for (int recv = 0; recv < 2; recv++) {
+    struct oplist l;
+    oplist_init(&l);
+    uint32_t a = add(&l, 0, 1, NULL, 0);
+    add(&l, 1, 2, &a, 1);
+    struct tcost costs[] = {{.latency = 1000000, .needs_receiver = recv}, {.latency = 1000000}};
+    uint64_t start[] = {0, 5000000, 0};
+    struct tctx c = {costs, 0, g_string_new(NULL)};
+    double cap[] = {0.1};
+    struct engine_config cfg = {.nres = 1, .capacity = cap, .cost = cost_cb, .cost_ctx = &c, .span = span_cb,
+                                .span_ctx = &c, .rank_start_ps = start, .nranks = 3};
+    struct engine_stats st;
+    memset(&st, 0, sizeof st);
+    GError *err = NULL;
+    g_assert_cmpint(engine_run(&l, &cfg, &st, &err), ==, 0);
+    g_assert_no_error(err);
+    g_assert_cmpstr(c.log->str, ==, recv ? "op0 5000000 6000000 6000000\nop1 6000000 7000000 7000000\n"
+                                         : "op0 0 1000000 1000000\nop1 5000000 6000000 6000000\n");
+    g_string_free(c.log, TRUE);
+    oplist_free(&l);
+  }
+}
+
 static void test_bad_input(void) {
   struct oplist l;
   oplist_init(&l);
@@ -263,6 +292,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/engine/two_rank_ring", test_two_rank_ring);
   g_test_add_func("/engine/streaming", test_streaming);
   g_test_add_func("/engine/determinism", test_determinism);
+  g_test_add_func("/engine/rank_start", test_rank_start);
   g_test_add_func("/engine/bad_input", test_bad_input);
   return g_test_run();
 }

@@ -366,6 +366,55 @@ static void test_steady_state(void) {
   netmodel_params_free(p);
 }
 
+/* Calls back to back on the measured machine (4 GPUs, one channel, 8 bytes). A broadcast chain's root
+ * starts its next call while the last rank still receives, so the device time per call is a kernel's
+ * fixed cost plus the busiest rank's own step: with LL128 (lines into the receiver's FIFO) one step
+ * latency, with Simple (the sender waits for its receiver's kernel to hand over the buffer) two, where
+ * one call on its own takes three (one per hop). A
+ * ring all_reduce waits for data from every rank each call: its period is its makespan. */
+static void test_back_to_back(void) {
+  struct netmodel_params *p = load_params();
+  struct topo_system *sys = load_topo();
+  struct comm_info c;
+  make_comm(&c, 4, 1);
+  GError *err = NULL;
+  struct netmodel *m = netmodel_new(p, sys, &c, &err);
+  g_assert_no_error(err);
+  double fixed = p->kernel_start + p->kernel_end;
+  struct {
+    enum comm_op op;
+    enum comm_proto proto;
+    double period_us; /* 0: the makespan */
+  } cases[] = {
+    {OP_BROADCAST, PROTO_LL128, fixed + p->step_lat[ROUTE_NVLINK][PROTO_LL128]},
+    {OP_BROADCAST, PROTO_SIMPLE, fixed + 2 * p->step_lat[ROUTE_NVLINK][PROTO_SIMPLE]},
+    {OP_ALL_REDUCE, PROTO_LL128, 0},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    struct comm_decision d = {.op = cases[i].op, .bytes = 8, .nccl_bytes = 8, .count = 2, .type_size = 4,
+                              .algo = ALGO_RING, .proto = cases[i].proto, .nchannels = 1, .nthreads = 512};
+    struct plan_options po = {0};
+    struct sim_call sc;
+    g_assert_cmpint(sim_decision_run(m, &c, &d, &po, 1, NULL, 0, &sc, &err), ==, 0);
+    g_assert_no_error(err);
+    if (g_test_verbose())
+      g_printerr("%s %s: makespan %.3f us, period %.3f us (expected %.3f)\n", comm_op_name(d.op),
+                 comm_proto_name(d.proto), sc.device_ps / 1e6, sc.period_ps / 1e6, cases[i].period_us);
+    if (cases[i].period_us > 0) {
+      /* plus the 8 bytes' wire time (a few padded lines): well under half a microsecond */
+      g_assert_cmpfloat(sc.period_ps / 1e6, >=, cases[i].period_us);
+      g_assert_cmpfloat(sc.period_ps / 1e6, <, cases[i].period_us + 0.5);
+      g_assert_cmpuint(sc.period_ps, <, sc.device_ps);
+    } else {
+      g_assert_cmpuint(sc.period_ps, ==, sc.device_ps);
+    }
+  }
+  netmodel_free(m);
+  comm_info_free(&c);
+  topo_free(sys);
+  netmodel_params_free(p);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   data_dir = g_getenv("CCSIM_TEST_DATA");
@@ -377,5 +426,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/netmodel/call_determinism", test_call_determinism);
   g_test_add_func("/netmodel/nvls_ports_second_node", test_nvls_ports_second_node);
   g_test_add_func("/netmodel/steady_state", test_steady_state);
+  g_test_add_func("/netmodel/back_to_back", test_back_to_back);
   return g_test_run();
 }
