@@ -255,6 +255,22 @@ static bool launch_ready(const struct st_launch *l) {
   return true;
 }
 
+/* The earliest start of an instance's kernels (NCCL's ranks start a call together): the latest of
+ * every member's launch time and dependencies. */
+static int64_t instance_earliest_ns(const struct st_instance *in) {
+  int64_t start = 0;
+  for (guint i = 0; i < in->members->len; i++) {
+    const struct st_launch *l = g_ptr_array_index(in->members, i);
+    int64_t t = l->host_ns > l->not_before_ns ? l->host_ns : l->not_before_ns;
+    for (guint k = 0; l->deps && k < l->deps->len; k++) {
+      int64_t r = dep_ready_ns(l, g_ptr_array_index(l->deps, k), k == 0 && l->prev_in_deps);
+      if (r > t) t = r;
+    }
+    if (t > start) start = t;
+  }
+  return start;
+}
+
 static void resolve_instance(struct st_instance *in) {
   struct simtime_outcome o;
   memset(&o, 0, sizeof o);
@@ -276,16 +292,7 @@ static void resolve_instance(struct st_instance *in) {
     g_strlcpy(o.op, "none", sizeof o.op);
     o.modelled = true;
   }
-  int64_t start = 0;
-  for (int i = 0; i < n; i++) {
-    struct st_launch *l = g_ptr_array_index(in->members, i);
-    int64_t t = l->host_ns > l->not_before_ns ? l->host_ns : l->not_before_ns;
-    for (guint k = 0; l->deps && k < l->deps->len; k++) {
-      int64_t r = dep_ready_ns(l, g_ptr_array_index(l->deps, k), k == 0 && l->prev_in_deps);
-      if (r > t) t = r;
-    }
-    if (t > start) start = t;
-  }
+  int64_t start = instance_earliest_ns(in);
   for (int i = 0; i < n; i++) {
     struct st_launch *l = g_ptr_array_index(in->members, i);
     l->start_ns = start;
@@ -316,16 +323,7 @@ static bool send_instance(struct st_instance *in) {
     *k = key;
     g_hash_table_add(described, k);
   }
-  int64_t lower = 0;
-  for (guint i = 0; i < in->members->len; i++) {
-    struct st_launch *l = g_ptr_array_index(in->members, i);
-    int64_t t = l->host_ns > l->not_before_ns ? l->host_ns : l->not_before_ns;
-    for (guint k = 0; l->deps && k < l->deps->len; k++) {
-      int64_t r = dep_ready_ns(l, g_ptr_array_index(l->deps, k), k == 0 && l->prev_in_deps);
-      if (r > t) t = r;
-    }
-    if (t > lower) lower = t;
-  }
+  int64_t lower = instance_earliest_ns(in);
   g_string_append_printf(s, "I %s %llx %d %d %lld", in->key, (unsigned long long)in->comm_id, in->nranks, n,
                          (long long)lower);
   simtime_model_describe_tasks(m, n, s);

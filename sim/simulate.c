@@ -54,12 +54,14 @@ static uint64_t max_of(const uint64_t *v, int n) {
   return m;
 }
 
-/* Steady-state device time per call of l issued back to back, given when each rank finished its part
- * of the first call (rank_end, clobbered): each rank starts call k+1 a kernel end and a kernel start
- * after it finished call k, and the period is how much later the last rank finishes each new call. */
+/* Steady-state device time per call of l issued back to back (*period), given when each rank finished
+ * its part of the first call (rank_end, clobbered) and that call's makespan: each rank starts call k+1
+ * a kernel end and a kernel start after it finished call k, and the period is how much later the last
+ * rank finishes each new call. */
 static int back_to_back_period(struct engine_config cfg, const struct oplist *l, uint64_t gap_ps,
-                               uint64_t *rank_end, int nranks, uint64_t *period, uint64_t *events, GError **err) {
-  uint64_t first_period = *period; /* the makespan */
+                               uint64_t *rank_end, int nranks, uint64_t makespan, uint64_t *period,
+                               uint64_t *events, GError **err) {
+  *period = makespan;
   uint64_t *start = g_new(uint64_t, nranks);
   uint64_t prev = max_of(rank_end, nranks);
   int rc = 0;
@@ -78,7 +80,7 @@ static int back_to_back_period(struct engine_config cfg, const struct oplist *l,
     uint64_t last = max_of(rank_end, nranks);
     *period = last - prev;
     prev = last;
-    if (*period >= first_period) break; /* no head start: the calls only contend */
+    if (*period >= makespan) break; /* no head start: the calls only contend */
   }
   g_free(start);
   return rc;
@@ -121,8 +123,8 @@ static int call_run(const struct netmodel *m, const struct oplist *l, int nlocal
       (double)(st.end_ps - first_done) > SIM_OVERLAP_MIN_SPREAD * (double)out->device_ps) {
     /* ranks without ops in this call are free at once */
     for (int r = 0; r < nranks; r++) if (rank_end[r] == 0) rank_end[r] = start;
-    uint64_t period = out->device_ps;
-    if (back_to_back_period(cfg, l, start + end, rank_end, nranks, &period, &out->events, err) < 0) {
+    uint64_t period;
+    if (back_to_back_period(cfg, l, start + end, rank_end, nranks, out->device_ps, &period, &out->events, err) < 0) {
       g_free(rank_end);
       return -1;
     }
@@ -142,12 +144,12 @@ int sim_call_run(const struct netmodel *m, const struct oplist *l, int nlocal, s
 }
 
 static int decision_run(const struct netmodel *m, const struct comm_info *c, const struct comm_decision *d,
-                        const struct plan_options *opt, int nlocal, int back_to_back, struct sim_call *out,
-                        GError **err) {
+                        const struct plan_options *opt, int nlocal, struct timeline *tl, uint64_t tl_offset_ps,
+                        int back_to_back, struct sim_call *out, GError **err) {
   struct oplist l;
   oplist_init(&l);
   int rc = plan_build(c, d, opt, &l, err);
-  if (rc == 0) rc = call_run(m, &l, nlocal, NULL, 0, back_to_back, out, err);
+  if (rc == 0) rc = call_run(m, &l, nlocal, tl, tl_offset_ps, back_to_back, out, err);
   oplist_free(&l);
   return rc;
 }
@@ -155,12 +157,7 @@ static int decision_run(const struct netmodel *m, const struct comm_info *c, con
 int sim_decision_run(const struct netmodel *m, const struct comm_info *c, const struct comm_decision *d,
                      const struct plan_options *opt, int nlocal, struct timeline *tl, uint64_t tl_offset_ps,
                      struct sim_call *out, GError **err) {
-  struct oplist l;
-  oplist_init(&l);
-  int rc = plan_build(c, d, opt, &l, err);
-  if (rc == 0) rc = sim_call_run(m, &l, nlocal, tl, tl_offset_ps, out, err);
-  oplist_free(&l);
-  return rc;
+  return decision_run(m, c, d, opt, nlocal, tl, tl_offset_ps, 1, out, err);
 }
 
 int sim_decision_estimate(const struct netmodel *m, const struct comm_info *c, const struct comm_decision *d,
@@ -173,7 +170,7 @@ int sim_decision_estimate(const struct netmodel *m, const struct comm_info *c, c
   for (int k = 0; k < 3; k++) {
     po.trim_loops = loops - (size_t)(k + 1) * SIM_STEADY_LOOPS;
     /* the head start of back-to-back calls (run[2]'s) does not grow with the loops: found once */
-    if (decision_run(m, c, d, &po, nlocal, k == 2, &run[k], err)) return -1;
+    if (decision_run(m, c, d, &po, nlocal, NULL, 0, k == 2, &run[k], err)) return -1;
     events += run[k].events;
     ops += run[k].ops;
   }
