@@ -27,7 +27,9 @@ enum comm_op {
 };
 /* How two ranks of a channel are connected, as NCCL set it up. */
 enum comm_transport { TRANSPORT_P2P = 0, TRANSPORT_SHM = 1, TRANSPORT_NET = 2, TRANSPORT_COLLNET = 3,
-                      TRANSPORT_NVLS = 4 };
+                      TRANSPORT_NVLS = 4,
+                      TRANSPORT_LOCAL = 5 /* an op within one rank's memory (rank_src == rank_dst): a
+                                           * receive step copying from its buffer to the output */ };
 
 struct comm_ring {
   int *order;              /* nranks ranks in ring order, starting at rank 0's position as NCCL lists it */

@@ -9,7 +9,7 @@ static const char *kind_names[OPK_COUNT] = {
   "send", "recv_reduce_send", "recv_copy_send", "recv_reduce_copy_send", "recv_reduce_copy", "recv",
   "copy_send",
 };
-static const char *transport_names[] = {"P2P", "SHM", "NET", "COLLNET", "NVLS"};
+static const char *transport_names[] = {"P2P", "SHM", "NET", "COLLNET", "NVLS", "LOCAL"};
 
 const char *op_kind_name(enum op_kind k) { return (unsigned)k < OPK_COUNT ? kind_names[k] : "?"; }
 

@@ -16,8 +16,9 @@
 /* The NCCL primitive the sending rank runs to produce this step: what it did with its inputs (data
  * received from its own peers for this slice, and its local buffer) before the bytes left it. The
  * primitive that finally consumes data without forwarding it (recvReduceCopy at a reduce root,
- * recv at the end of a copy chain) is not an op of its own: it finishes when the op bringing the
- * data finishes. OPK_RECV_REDUCE_COPY and OPK_RECV are kept for consumers that annotate receivers. */
+ * recv at the end of a copy chain) is an op of its own only where its copy out of the receive
+ * buffer holds up the rank's next primitive (Simple rings and chains): a TRANSPORT_LOCAL op with
+ * rank_src == rank_dst, the receiving rank. Elsewhere it finishes when the op bringing the data does. */
 enum op_kind {
   OPK_SEND,              /* send of local data (first step of a ring, tree leaf, p2p send) */
   OPK_RECV_REDUCE_SEND,  /* receive, reduce with local data, forward */
@@ -42,7 +43,7 @@ struct op {
   uint32_t id;
   int32_t rank_src, rank_dst;
   int16_t channel;
-  int32_t step;            /* NCCL's step counter of the rank_src->rank_dst connection on this channel
+  int32_t step;            /* (-1 for a TRANSPORT_LOCAL op) NCCL's step counter of the rank_src->rank_dst connection on this channel
                             * when the slice starts (a Simple slice spans StepPerSlice steps; the
                             * FIFO slot is step % NCCL_STEPS) */
   uint64_t payload_bytes;  /* user data carried */

@@ -97,6 +97,7 @@ void plan_totals_compute(const struct oplist *l, int nranks, struct plan_totals 
   t->chan_ops = g_new0(uint64_t, COMM_MAX_CHANNELS);
   for (size_t i = 0; i < l->nops; i++) {
     const struct op *o = &l->ops[i];
+    if (o->transport == TRANSPORT_LOCAL) continue; /* moves nothing between ranks */
     if (o->rank_dst >= 0 && o->rank_dst < nranks) t->recv_payload[o->rank_dst] += o->payload_bytes;
     if (o->rank_src >= 0 && o->rank_src < nranks) t->send_payload[o->rank_src] += o->payload_bytes;
     if (o->channel >= 0 && o->channel < COMM_MAX_CHANNELS) {

@@ -69,7 +69,8 @@ size_t plan_grain_size(enum comm_proto proto);
 int plan_build(const struct comm_info *c, const struct comm_decision *d, const struct plan_options *opt,
                struct oplist *out, GError **err);
 
-/* What each rank receives and sends, summed over the op list (for summaries and checks). */
+/* What each rank receives and sends, summed over the op list (for summaries and checks); TRANSPORT_LOCAL
+ * ops move nothing between ranks and are left out. */
 struct plan_totals {
   int nranks, nchannels_used;
   uint64_t *recv_payload;  /* nranks */

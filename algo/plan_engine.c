@@ -24,7 +24,7 @@ void pe_conn_init(struct pe_conn *k, const struct comm_info *c, int src, int dst
   k->transport = (uint8_t)comm_transport_between(c, src, dst);
 }
 
-void pe_stream_init(struct pe_stream *s) { s->nlast = s->nrecvd = 0; }
+void pe_stream_init(struct pe_stream *s) { s->nlast = s->nrecvd = s->open_local_n = 0; }
 
 static void fail(struct pe *e, const char *what, const struct pe_conn *k) {
   if (!e->failed)
@@ -44,6 +44,50 @@ static int add_dep(uint32_t *deps, uint8_t *kinds, int n, uint32_t id, uint8_t k
   return n + 1;
 }
 
+/* A receive-only slice whose copy out of the receive buffer (reduced with local data at a reduce
+ * root) the rank's thread block does before its next primitive: an op on the receiving rank that
+ * needs the data and the rank's earlier work, and frees the buffer slot when done. */
+static void local_receive(struct pe *e, struct pe_stream *s, struct pe_conn *in, uint32_t incoming, uint64_t bytes,
+                          enum op_kind kind) {
+  int slot = (int)(in->nrecv % (uint64_t)e->window);
+  if (e->coarse > 1 && s->open_local_n > 0 && s->open_local_n < e->coarse) {
+    struct op *o = &e->out->ops[s->open_local];
+    o->payload_bytes += bytes;
+    o->wire_bytes += bytes;
+    s->open_local_n++;
+    in->mark[slot][0] = s->open_local;
+    in->nmark[slot] = 1;
+    in->nrecv++;
+    return;
+  }
+  uint32_t deps[2 * PE_MAXFAN + 1];
+  uint8_t kinds[2 * PE_MAXFAN + 1];
+  int nd = 0;
+  for (int i = 0; i < s->nlast; i++) nd = add_dep(deps, kinds, nd, s->last[i], OPD_ORDER);
+  for (int i = 0; i < s->nrecvd; i++) nd = add_dep(deps, kinds, nd, s->recvd[i], OPD_ORDER);
+  /* coarse form: as for forwarding, wait for the sender's previous merged op, not the open one */
+  uint32_t data = e->coarse > 1 && incoming == in->open_op && in->open_n < e->coarse && in->has_prev
+                      ? in->prev_op : incoming;
+  nd = add_dep(deps, kinds, nd, data, OPD_DATA);
+  struct op o = {0};
+  o.rank_src = o.rank_dst = in->dst;
+  o.channel = (int16_t)e->channel;
+  o.step = -1;
+  o.payload_bytes = o.wire_bytes = bytes;
+  o.protocol = (uint8_t)e->proto;
+  o.transport = TRANSPORT_LOCAL;
+  o.kind = (uint8_t)kind;
+  uint32_t id = oplist_add_kinds(e->out, &o, deps, kinds, nd);
+  s->open_local = id;
+  s->open_local_n = 1;
+  in->mark[slot][0] = id;
+  in->nmark[slot] = 1;
+  in->nrecv++;
+  s->last[0] = id;
+  s->nlast = 1;
+  s->nrecvd = 0;
+}
+
 void pe_slice(struct pe *e, struct pe_stream *s, struct pe_conn **recv, int nrecv, struct pe_conn **send,
               int nsend, uint64_t bytes, enum op_kind kind) {
   if (e->failed || e->out->full) return; /* plan_build reports a full list */
@@ -54,6 +98,10 @@ void pe_slice(struct pe *e, struct pe_stream *s, struct pe_conn **recv, int nrec
     incoming[i] = k->q[k->qhead];
     k->qhead = (k->qhead + 1) % PE_QCAP;
     k->qlen--;
+  }
+  if (nsend == 0 && nrecv == 1 && e->local_receive) {
+    local_receive(e, s, recv[0], incoming[0], bytes, kind);
+    return;
   }
   uint32_t created[PE_MAXFAN];
   int ncreated = 0;

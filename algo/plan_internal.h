@@ -42,6 +42,8 @@ struct pe_stream {
   int nlast;
   uint32_t recvd[PE_MAXFAN];  /* what a receive-only slice after them waited for */
   int nrecvd;
+  uint32_t open_local;        /* coarse form: the local receive op slices are being merged into */
+  int open_local_n;
 };
 
 struct pe {
@@ -51,6 +53,7 @@ struct pe {
   int step_per_slice;      /* NCCL steps one slice occupies (Simple: StepPerSlice; LL/LL128: 1) */
   int window;              /* slices a sender may run ahead of its receiver: NCCL_STEPS/step_per_slice */
   int coarse;              /* merge this many consecutive slices of a connection into one op */
+  int local_receive;       /* receive-only slices become TRANSPORT_LOCAL copy ops (oplist.h) */
   GError **err;
   int failed;
 };

@@ -108,13 +108,14 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
       get_value(root, "host_channel_us", "", name, &p->host_channel, err))
     goto fail;
   {
-    /* Simple per-channel rate per collective kernel; operations not listed use channel_bw_gbs.SIMPLE */
-    const cJSON *by_op = cJSON_GetObjectItemCaseSensitive(root, "simple_channel_bw_gbs_by_op");
-    for (int op = 0; op < OP_COUNT; op++) {
-      const char *opn = comm_op_name((enum comm_op)op);
-      if (by_op && cJSON_GetObjectItemCaseSensitive(by_op, opn) &&
-          get_value(by_op, opn, "simple_channel_bw_gbs_by_op.", name, &p->simple_op_bw[op], err))
-        goto fail;
+    const cJSON *ring = cJSON_GetObjectItemCaseSensitive(root, "simple_ring_step_gbs");
+    if (ring && (get_value(ring, "send", "simple_ring_step_gbs.", name, &p->ring_send_bw, err) ||
+                 get_value(ring, "store", "simple_ring_step_gbs.", name, &p->ring_store_bw, err) ||
+                 get_value(ring, "recv_copy", "simple_ring_step_gbs.", name, &p->ring_recv_copy_bw, err)))
+      goto fail;
+    if (ring && !(p->ring_send_bw > 0 && p->ring_store_bw > 0 && p->ring_recv_copy_bw > 0)) {
+      g_set_error(err, NETMODEL_ERROR, 1, "%s: simple_ring_step_gbs send, store and recv_copy must all be > 0", name);
+      goto fail;
     }
   }
   if (!cJSON_IsObject(lat)) {
@@ -395,6 +396,15 @@ struct netmodel *netmodel_new(const struct netmodel_params *p, const struct topo
   return m;
 }
 
+/* A Simple ring or chain step's channel rate: the thread block's time per byte is the sum of what
+ * its primitive does with the byte. Measured on one channel, reduce chains (recvReduceSend) run
+ * as fast as plain sends, so reducing adds nothing of its own (docs/netmodel.md). */
+static double ring_step_rate(const struct netmodel_params *p, const struct op *op) {
+  if (op->transport == TRANSPORT_LOCAL) return p->ring_recv_copy_bw;
+  int stores = op->kind == OPK_COPY_SEND || op->kind == OPK_RECV_COPY_SEND || op->kind == OPK_RECV_REDUCE_COPY_SEND;
+  return 1.0 / (1.0 / p->ring_send_bw + (stores ? 1.0 / p->ring_store_bw : 0.0));
+}
+
 void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, const struct op *op,
                       struct netmodel_cost *out) {
   const struct netmodel_params *p = m->p;
@@ -434,9 +444,15 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
   double threads = d && d->nthreads > 0 ? d->nthreads : p->chan_threads[proto];
   double scale = !p2p && threads < p->chan_threads[proto] ? threads / p->chan_threads[proto] : 1.0;
   double rate = p2p ? p->p2p_chan_bw[proto] : p->chan_bw[proto];
-  if (!p2p && d && proto == PROTO_SIMPLE && (unsigned)d->op < OP_COUNT && p->simple_op_bw[d->op] > 0)
-    rate = p->simple_op_bw[d->op];
+  if (!p2p && proto == PROTO_SIMPLE && d && d->algo == ALGO_RING && p->ring_send_bw > 0)
+    rate = ring_step_rate(p, op);
   out->cap = rate * scale * p->wire_factor[proto] * nvls_factor * 1e-3;
+  if (op->transport == TRANSPORT_LOCAL) {
+    /* a copy within the rank: no link, no synchronisation of its own (the data's arrival is its dep) */
+    out->nres = 0;
+    out->release_frac = 1;
+    return;
+  }
   out->latency_ps = netmodel_us_to_ps(p->step_lat[kind][proto]);
   out->release_frac = p->forward_frac[proto];
   /* Simple writes straight into the buffer the receiver hands over for the call (NCCL's direct

@@ -31,8 +31,11 @@ struct netmodel_params {
   /* Per protocol (index enum comm_proto). */
   double wire_factor[PROTO_COUNT];  /* bytes on the wire per payload byte */
   double chan_bw[PROTO_COUNT];      /* payload rate one channel (one thread block) of a collective sustains */
-  double simple_op_bw[OP_COUNT];    /* Simple: the same per collective kernel (each has its own inner loop);
-                                     * 0 = chan_bw[SIMPLE] */
+  /* Simple rings and chains: one thread block runs each primitive over a slice, and what it does with
+   * each byte adds up (GB/s, 0 = not given: every step at chan_bw[SIMPLE]). */
+  double ring_send_bw;              /* load the byte (received or local) and store it to the next rank */
+  double ring_store_bw;             /* also store it to the rank's own output (copySend, recvCopySend) */
+  double ring_recv_copy_bw;         /* a receive-only step: copy from the receive buffer to the output */
   double p2p_chan_bw[PROTO_COUNT];  /* same for a send/recv channel (its threads are split between the two) */
   int chan_threads[PROTO_COUNT];    /* thread count chan_bw was measured at; fewer threads scale it down */
   double step_lat[ROUTE_KINDS][PROTO_COUNT]; /* synchronisation cost of one step over one route kind */

@@ -165,17 +165,32 @@ static void test_routes(void) {
   d.nthreads = 128;
   netmodel_op_cost(m, &d, &o, &nc2);
   g_assert_cmpfloat(fabs(nc2.cap - nc.cap / 4), <, 1e-12);
-  /* Simple: each collective kernel has its own per-channel rate (all_gather's copy loop is slower than
-   * reduce's); send/recv keep theirs */
-  struct comm_decision dag = {.op = OP_ALL_GATHER, .proto = PROTO_SIMPLE, .nthreads = 544};
-  struct op os = {.rank_src = 1, .rank_dst = 2, .payload_bytes = 1000, .protocol = PROTO_SIMPLE};
-  g_assert_cmpfloat(p->simple_op_bw[OP_ALL_GATHER], >, 0);
+  /* Simple rings: a step's rate adds up what its thread block does with each byte: a plain send, a
+   * send that also stores to the own output (slower by the store), the receive-only copy out of
+   * the receive buffer (an op within the rank: no link, no latency); other algorithms and send/recv
+   * keep their per-channel rates */
+  struct comm_decision dag = {.op = OP_ALL_GATHER, .algo = ALGO_RING, .proto = PROTO_SIMPLE, .nthreads = 544};
+  struct op os = {.rank_src = 1, .rank_dst = 2, .payload_bytes = 1000, .protocol = PROTO_SIMPLE, .kind = OPK_SEND};
+  g_assert_cmpfloat(p->ring_send_bw, >, 0);
   netmodel_op_cost(m, &dag, &os, &nc2);
-  g_assert_cmpfloat(fabs(nc2.cap - p->simple_op_bw[OP_ALL_GATHER] * 1e-3), <, 1e-12);
-  dag.op = OP_REDUCE;
+  g_assert_cmpfloat(fabs(nc2.cap - p->ring_send_bw * 1e-3), <, 1e-12);
   struct netmodel_cost nc3;
+  os.kind = OPK_RECV_COPY_SEND;
   netmodel_op_cost(m, &dag, &os, &nc3);
-  g_assert_cmpfloat(nc3.cap, >, nc2.cap);
+  g_assert_cmpfloat(fabs(1.0 / nc3.cap - 1.0 / nc2.cap - 1e3 / p->ring_store_bw), <, 1e-6);
+  os.kind = OPK_RECV_REDUCE_SEND;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpfloat(fabs(nc3.cap - nc2.cap), <, 1e-12);
+  struct op local = {.rank_src = 2, .rank_dst = 2, .payload_bytes = 1000, .protocol = PROTO_SIMPLE,
+                     .transport = TRANSPORT_LOCAL, .kind = OPK_RECV};
+  netmodel_op_cost(m, &dag, &local, &nc3);
+  g_assert_cmpint(nc3.nres, ==, 0);
+  g_assert_cmpuint(nc3.latency_ps, ==, 0);
+  g_assert_cmpfloat(fabs(nc3.cap - p->ring_recv_copy_bw * 1e-3), <, 1e-12);
+  dag.algo = ALGO_TREE;
+  os.kind = OPK_SEND;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpfloat(fabs(nc3.cap - p->chan_bw[PROTO_SIMPLE] * 1e-3), <, 1e-12);
   dag.op = OP_SENDRECV;
   netmodel_op_cost(m, &dag, &os, &nc3);
   g_assert_cmpfloat(fabs(nc3.cap - p->p2p_chan_bw[PROTO_SIMPLE] * 1e-3), <, 1e-12);
