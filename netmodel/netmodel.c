@@ -113,6 +113,13 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
                  get_value(ring, "store", "simple_ring_step_gbs.", name, &p->ring_store_bw, err) ||
                  get_value(ring, "recv_copy", "simple_ring_step_gbs.", name, &p->ring_recv_copy_bw, err)))
       goto fail;
+    if (ring && cJSON_GetObjectItemCaseSensitive(root, "channel_rate_spread") &&
+        get_value(root, "channel_rate_spread", "", name, &p->chan_spread, err))
+      goto fail;
+    if (p->chan_spread < 0 || p->chan_spread > 1) {
+      g_set_error(err, NETMODEL_ERROR, 1, "%s: channel_rate_spread = %g must be in [0, 1]", name, p->chan_spread);
+      goto fail;
+    }
     if (ring && !(p->ring_send_bw > 0 && p->ring_store_bw > 0 && p->ring_recv_copy_bw > 0)) {
       g_set_error(err, NETMODEL_ERROR, 1, "%s: simple_ring_step_gbs send, store and recv_copy must all be > 0", name);
       goto fail;
@@ -444,8 +451,14 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
   double threads = d && d->nthreads > 0 ? d->nthreads : p->chan_threads[proto];
   double scale = !p2p && threads < p->chan_threads[proto] ? threads / p->chan_threads[proto] : 1.0;
   double rate = p2p ? p->p2p_chan_bw[proto] : p->chan_bw[proto];
-  if (!p2p && proto == PROTO_SIMPLE && d && d->algo == ALGO_RING && p->ring_send_bw > 0)
+  if (!p2p && proto == PROTO_SIMPLE && d && d->algo == ALGO_RING && p->ring_send_bw > 0) {
     rate = ring_step_rate(p, op);
+    /* Channels start together and, alike, would idle the link together during their receive
+     * copies; on the device they drift apart and fill it. A fixed spread of block speeds across the
+     * call's channels (the slowest at the measured rate) lets them drift the same way. */
+    if (d->nchannels > 1)
+      rate *= 1.0 + p->chan_spread * (double)(op->channel % d->nchannels) / (double)(d->nchannels - 1);
+  }
   out->cap = rate * scale * p->wire_factor[proto] * nvls_factor * 1e-3;
   if (op->transport == TRANSPORT_LOCAL) {
     /* a copy within the rank: no link, no synchronisation of its own (the data's arrival is its dep) */

@@ -36,6 +36,7 @@ struct netmodel_params {
   double ring_send_bw;              /* load the byte (received or local) and store it to the next rank */
   double ring_store_bw;             /* also store it to the rank's own output (copySend, recvCopySend) */
   double ring_recv_copy_bw;         /* a receive-only step: copy from the receive buffer to the output */
+  double chan_spread;               /* channel c of k runs its ring steps (1 + spread * c/(k-1)) x faster */
   double p2p_chan_bw[PROTO_COUNT];  /* same for a send/recv channel (its threads are split between the two) */
   int chan_threads[PROTO_COUNT];    /* thread count chan_bw was measured at; fewer threads scale it down */
   double step_lat[ROUTE_KINDS][PROTO_COUNT]; /* synchronisation cost of one step over one route kind */

@@ -187,8 +187,15 @@ static void test_routes(void) {
   g_assert_cmpint(nc3.nres, ==, 0);
   g_assert_cmpuint(nc3.latency_ps, ==, 0);
   g_assert_cmpfloat(fabs(nc3.cap - p->ring_recv_copy_bw * 1e-3), <, 1e-12);
-  dag.algo = ALGO_TREE;
+  /* channels of a call drift apart: the last of k runs (1 + spread) x the first's rate */
+  g_assert_cmpfloat(p->chan_spread, >, 0);
+  dag.nchannels = 24;
   os.kind = OPK_SEND;
+  os.channel = 23;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpfloat(fabs(nc3.cap - nc2.cap * (1 + p->chan_spread)), <, 1e-12);
+  os.channel = 0;
+  dag.algo = ALGO_TREE;
   netmodel_op_cost(m, &dag, &os, &nc3);
   g_assert_cmpfloat(fabs(nc3.cap - p->chan_bw[PROTO_SIMPLE] * 1e-3), <, 1e-12);
   dag.op = OP_SENDRECV;
