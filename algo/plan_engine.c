@@ -44,31 +44,48 @@ static int add_dep(uint32_t *deps, uint8_t *kinds, int n, uint32_t id, uint8_t k
   return n + 1;
 }
 
+/* Program order: the rank's previous sends on this channel and, after a receive-only slice, what it
+ * received (one thread block runs its primitives one after the other). */
+static int order_deps(const struct pe_stream *s, uint32_t *deps, uint8_t *kinds, int nd) {
+  for (int i = 0; i < s->nlast; i++) nd = add_dep(deps, kinds, nd, s->last[i], OPD_ORDER);
+  for (int i = 0; i < s->nrecvd; i++) nd = add_dep(deps, kinds, nd, s->recvd[i], OPD_ORDER);
+  return nd;
+}
+
+/* The op a consumer of `incoming` (a slice received on `in`) waits for. Coarse form: data still
+ * accumulating in the sender's open op would make it wait for the whole merged op (store and forward
+ * over K slices); it waits for the sender's previous merged op instead, which keeps the pipeline lag
+ * of one merged op per hop. */
+static uint32_t data_dep(const struct pe *e, const struct pe_conn *in, uint32_t incoming) {
+  if (e->coarse > 1 && incoming == in->open_op && in->open_n < e->coarse && in->has_prev) return in->prev_op;
+  return incoming;
+}
+
+/* The receiver is done with the buffer slot of its next slice on k once ops[0..n) are. */
+static void mark_consumed(const struct pe *e, struct pe_conn *k, const uint32_t *ops, int n) {
+  int slot = (int)(k->nrecv % (uint64_t)e->window);
+  memcpy(k->mark[slot], ops, (size_t)n * sizeof(uint32_t));
+  k->nmark[slot] = (uint8_t)n;
+  k->nrecv++;
+}
+
 /* A receive-only slice whose copy out of the receive buffer (reduced with local data at a reduce
  * root) the rank's thread block does before its next primitive: an op on the receiving rank that
  * needs the data and the rank's earlier work, and frees the buffer slot when done. */
 static void local_receive(struct pe *e, struct pe_stream *s, struct pe_conn *in, uint32_t incoming, uint64_t bytes,
                           enum op_kind kind) {
-  int slot = (int)(in->nrecv % (uint64_t)e->window);
   if (e->coarse > 1 && s->open_local_n > 0 && s->open_local_n < e->coarse) {
     struct op *o = &e->out->ops[s->open_local];
     o->payload_bytes += bytes;
     o->wire_bytes += bytes;
     s->open_local_n++;
-    in->mark[slot][0] = s->open_local;
-    in->nmark[slot] = 1;
-    in->nrecv++;
+    mark_consumed(e, in, &s->open_local, 1);
     return;
   }
   uint32_t deps[2 * PE_MAXFAN + 1];
   uint8_t kinds[2 * PE_MAXFAN + 1];
-  int nd = 0;
-  for (int i = 0; i < s->nlast; i++) nd = add_dep(deps, kinds, nd, s->last[i], OPD_ORDER);
-  for (int i = 0; i < s->nrecvd; i++) nd = add_dep(deps, kinds, nd, s->recvd[i], OPD_ORDER);
-  /* coarse form: as for forwarding, wait for the sender's previous merged op, not the open one */
-  uint32_t data = e->coarse > 1 && incoming == in->open_op && in->open_n < e->coarse && in->has_prev
-                      ? in->prev_op : incoming;
-  nd = add_dep(deps, kinds, nd, data, OPD_DATA);
+  int nd = order_deps(s, deps, kinds, 0);
+  nd = add_dep(deps, kinds, nd, data_dep(e, in, incoming), OPD_DATA);
   struct op o = {0};
   o.rank_src = o.rank_dst = in->dst;
   o.channel = (int16_t)e->channel;
@@ -80,9 +97,7 @@ static void local_receive(struct pe *e, struct pe_stream *s, struct pe_conn *in,
   uint32_t id = oplist_add_kinds(e->out, &o, deps, kinds, nd);
   s->open_local = id;
   s->open_local_n = 1;
-  in->mark[slot][0] = id;
-  in->nmark[slot] = 1;
-  in->nrecv++;
+  mark_consumed(e, in, &id, 1);
   s->last[0] = id;
   s->nlast = 1;
   s->nrecvd = 0;
@@ -117,22 +132,8 @@ void pe_slice(struct pe *e, struct pe_stream *s, struct pe_conn **recv, int nrec
     } else {
       uint32_t deps[3 * PE_MAXFAN + PE_MAXFAN];
       uint8_t kinds[3 * PE_MAXFAN + PE_MAXFAN];
-      int nd = 0;
-      /* program order: the rank's previous sends on this channel and, after a receive-only slice,
-       * what it received (one thread block runs its primitives one after the other) */
-      for (int i = 0; i < s->nlast; i++) nd = add_dep(deps, kinds, nd, s->last[i], OPD_ORDER);
-      for (int i = 0; i < s->nrecvd; i++) nd = add_dep(deps, kinds, nd, s->recvd[i], OPD_ORDER);
-      for (int i = 0; i < nrecv; i++) {
-        /* Coarse form: data still accumulating in the sender's open op would make this op wait for
-         * the whole merged op (store and forward over K slices); wait for the sender's previous
-         * merged op instead, which keeps the pipeline lag of one merged op per hop. */
-        const struct pe_conn *in = recv[i];
-        if (e->coarse > 1 && incoming[i] == in->open_op && in->open_n < e->coarse) {
-          nd = add_dep(deps, kinds, nd, in->has_prev ? in->prev_op : incoming[i], OPD_DATA);
-        } else {
-          nd = add_dep(deps, kinds, nd, incoming[i], OPD_DATA);
-        }
-      }
+      int nd = order_deps(s, deps, kinds, 0);
+      for (int i = 0; i < nrecv; i++) nd = add_dep(deps, kinds, nd, data_dep(e, recv[i], incoming[i]), OPD_DATA);
       if (k->nsent >= (uint64_t)e->window) {
         uint64_t m = k->nsent - (uint64_t)e->window;
         if (k->nrecv <= m) { fail(e, "flow control reached past the receiver (generation order)", k); return; }
@@ -165,18 +166,8 @@ void pe_slice(struct pe *e, struct pe_stream *s, struct pe_conn **recv, int nrec
   }
   /* Consumption: the receiving primitive is done with the slot when its own sends are done, or, for a
    * primitive that only receives, when the data has arrived. */
-  for (int i = 0; i < nrecv; i++) {
-    struct pe_conn *k = recv[i];
-    int slot = (int)(k->nrecv % (uint64_t)e->window);
-    if (ncreated) {
-      memcpy(k->mark[slot], created, (size_t)ncreated * sizeof(uint32_t));
-      k->nmark[slot] = (uint8_t)ncreated;
-    } else {
-      k->mark[slot][0] = incoming[i];
-      k->nmark[slot] = 1;
-    }
-    k->nrecv++;
-  }
+  for (int i = 0; i < nrecv; i++)
+    mark_consumed(e, recv[i], ncreated ? created : &incoming[i], ncreated ? ncreated : 1);
   if (ncreated) {
     memcpy(s->last, created, (size_t)ncreated * sizeof(uint32_t));
     s->nlast = ncreated;

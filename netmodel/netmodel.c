@@ -113,7 +113,7 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
                  get_value(ring, "store", "simple_ring_step_gbs.", name, &p->ring_store_bw, err) ||
                  get_value(ring, "recv_copy", "simple_ring_step_gbs.", name, &p->ring_recv_copy_bw, err)))
       goto fail;
-    if (ring && cJSON_GetObjectItemCaseSensitive(root, "channel_rate_spread") &&
+    if (cJSON_GetObjectItemCaseSensitive(root, "channel_rate_spread") &&
         get_value(root, "channel_rate_spread", "", name, &p->chan_spread, err))
       goto fail;
     if (p->chan_spread < 0 || p->chan_spread > 1) {
@@ -461,8 +461,8 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
   }
   out->cap = rate * scale * p->wire_factor[proto] * nvls_factor * 1e-3;
   if (op->transport == TRANSPORT_LOCAL) {
-    /* a copy within the rank: no link, no synchronisation of its own (the data's arrival is its dep) */
-    out->nres = 0;
+    /* a copy within the rank (rank_src == rank_dst, so no route above): no link, no synchronisation
+     * of its own (the data's arrival is its dependency) */
     out->release_frac = 1;
     return;
   }

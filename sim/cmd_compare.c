@@ -78,7 +78,7 @@ int cmd_compare(int argc, char **argv) {
     goto out;
   }
   if (nodes < 0 || gpus < 0) {
-    fprintf(stderr, "%s: --nodes must be >= 1 and --gpus >= 0\n", argv[0]);
+    fprintf(stderr, "%s: --nodes must be >= 1 (or 0: from the log) and --gpus >= 0\n", argv[0]);
     rc = 2;
     goto out;
   }
