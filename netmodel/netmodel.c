@@ -12,6 +12,10 @@
 
 G_DEFINE_QUARK(ccsim-netmodel-error-quark, netmodel_error)
 
+/* Chunks of a Simple send/recv channel over NVLink that share a per-rank resource with the same chunk
+ * of the rank's other channels; the ninth would get within 4% of the link on H200, so no further. */
+#define P2P_LOCKSTEP_CHUNKS 8
+
 struct route {
   int at, n;
   enum netmodel_route_kind kind;
@@ -27,6 +31,10 @@ struct netmodel {
   int *egress, *ingress; /* per rank: the link leaving its GPU / entering it (first/last hop of its routes;
                           * an NVLink route's wins, since NVLS traffic crosses the GPU's NVLink ports) */
   unsigned char *egress_nvl, *ingress_nvl; /* per rank: egress/ingress came from an NVLink route */
+  int *p2p_first;        /* per link resource that starts an NVLink route: the first of the
+                          * P2P_LOCKSTEP_CHUNKS resources that chunk j of a Simple send/recv channel
+                          * through it loads (-1: none); NULL when the parameters give none */
+  int nlinks;            /* resources that are links (p2p_first's length) */
 };
 
 /* ---- parameters ---- */
@@ -120,6 +128,16 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
       g_set_error(err, NETMODEL_ERROR, 1, "%s: channel_rate_spread = %g must be in [0, 1]", name, p->chan_spread);
       goto fail;
     }
+    const cJSON *pn = cJSON_GetObjectItemCaseSensitive(root, "p2p_simple_nvlink");
+    if (pn && (get_value(pn, "step_latency_us", "p2p_simple_nvlink.", name, &p->p2p_step_lat, err) ||
+               get_value(pn, "first_step_latency_us", "p2p_simple_nvlink.", name, &p->p2p_first_lat, err) ||
+               get_value(pn, "first_chunk_link_share", "p2p_simple_nvlink.", name, &p->p2p_first_share, err)))
+      goto fail;
+    if (pn && !(p->p2p_first_share > 0 && p->p2p_first_share <= 1)) {
+      g_set_error(err, NETMODEL_ERROR, 1, "%s: p2p_simple_nvlink.first_chunk_link_share = %g must be in (0, 1]", name,
+                  p->p2p_first_share);
+      goto fail;
+    }
     if (ring && !(p->ring_send_bw > 0 && p->ring_store_bw > 0 && p->ring_recv_copy_bw > 0)) {
       g_set_error(err, NETMODEL_ERROR, 1, "%s: simple_ring_step_gbs send, store and recv_copy must all be > 0", name);
       goto fail;
@@ -130,12 +148,8 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
                 name);
     goto fail;
   }
-  for (int k = 0; k < ROUTE_KINDS; k++) {
-    char *key = g_strdup_printf("step_latency_us.%s", route_keys[k]);
-    int rc = get_per_proto(lat, route_keys[k], name, p->step_lat[k], err);
-    g_free(key);
-    if (rc) goto fail;
-  }
+  for (int k = 0; k < ROUTE_KINDS; k++)
+    if (get_per_proto(lat, route_keys[k], name, p->step_lat[k], err)) goto fail;
   for (int q = 0; q < PROTO_COUNT; q++) {
     p->chan_threads[q] = (int)threads[q];
     if (p->chan_bw[q] <= 0 || p->p2p_chan_bw[q] <= 0 || p->wire_factor[q] < 1 || p->chan_threads[q] <= 0) {
@@ -252,6 +266,7 @@ void netmodel_free(struct netmodel *m) {
   g_free(m->ingress);
   g_free(m->egress_nvl);
   g_free(m->ingress_nvl);
+  g_free(m->p2p_first);
   g_free(m);
 }
 
@@ -353,6 +368,32 @@ static int best_net(const struct topo_system *sys, int gpu, int node) {
   return best;
 }
 
+/* Chunk j of every Simple send/recv channel that leaves its GPU through an NVLink link shares
+ * link - (link - first) / (j + 1) with the same chunk of the other channels through that link: they
+ * start in step, and each chunk hand-over scatters them further (docs/netmodel.md, "Send/recv over
+ * NVLink"). Added after the links so that those keep the first resource indices. */
+static void add_p2p_lockstep(struct netmodel *m) {
+  if (!(m->p->p2p_first_share > 0)) return;
+  int nlinks = (int)m->capacity->len;
+  m->nlinks = nlinks;
+  m->p2p_first = g_new(int, nlinks > 0 ? nlinks : 1);
+  for (int i = 0; i < nlinks; i++) m->p2p_first[i] = -1;
+  for (size_t k = 0; k < (size_t)m->nranks * (size_t)m->nranks; k++) {
+    const struct route *r = &m->routes[k];
+    if (r->kind != ROUTE_NVLINK || r->n < 1) continue;
+    int first_hop = g_array_index(m->hops, int, r->at);
+    if (m->p2p_first[first_hop] >= 0) continue;
+    double link = g_array_index(m->capacity, double, first_hop) / (m->p->link_eff * 1e-3);
+    double first = link * m->p->p2p_first_share;
+    for (int j = 0; j < P2P_LOCKSTEP_CHUNKS; j++) {
+      char *name = g_strdup_printf("%s, p2p chunk %d", (const char *)g_ptr_array_index(m->names, first_hop), j);
+      int id = netmodel_add_resource(m, name, link - (link - first) / (j + 1));
+      if (j == 0) m->p2p_first[first_hop] = id;
+      g_free(name);
+    }
+  }
+}
+
 struct netmodel *netmodel_new(const struct netmodel_params *p, const struct topo_system *sys,
                               const struct comm_info *comm, GError **err) {
   int n = comm->nranks;
@@ -400,6 +441,7 @@ struct netmodel *netmodel_new(const struct netmodel_params *p, const struct topo
   }
   g_hash_table_destroy(seen);
   g_free(gpu);
+  add_p2p_lockstep(m);
   return m;
 }
 
@@ -434,8 +476,7 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
       out->res[n++] = m->ingress[r];
     }
     out->nres = n;
-  } else if (op->rank_src >= 0 && op->rank_dst >= 0 && op->rank_src < m->nranks && op->rank_dst < m->nranks &&
-      op->rank_src != op->rank_dst) {
+  } else if (in_range && op->rank_src != op->rank_dst) {
     const struct route *r = &m->routes[(size_t)op->rank_src * m->nranks + op->rank_dst];
     kind = r->kind;
     out->nres = r->n;
@@ -467,6 +508,17 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
     return;
   }
   out->latency_ps = netmodel_us_to_ps(p->step_lat[kind][proto]);
+  if (p2p && proto == PROTO_SIMPLE && kind == ROUTE_NVLINK && p->p2p_first_share > 0) {
+    /* Measured on 2x H200 with 1-16 channels and 128 KiB-2 MiB chunks (docs/netmodel.md): each chunk
+     * after the first costs a flag hand-over; the first waits for the receiver's buffer. While a rank's
+     * channels write their first chunks in step they share far less than the link, and the loss fades
+     * over the next chunks as the hand-overs scatter them */
+    out->latency_ps = netmodel_us_to_ps(op->step == 0 ? p->p2p_first_lat : p->p2p_step_lat);
+    int hop = out->nres > 0 ? out->res[0] : -1;
+    if (op->step >= 0 && op->step < P2P_LOCKSTEP_CHUNKS && m->p2p_first && hop >= 0 && hop < m->nlinks &&
+        m->p2p_first[hop] >= 0 && out->nres < NETMODEL_MAX_HOPS)
+      out->res[out->nres++] = m->p2p_first[hop] + op->step;
+  }
   out->release_frac = p->forward_frac[proto];
   /* Simple writes straight into the buffer the receiver hands over for the call (NCCL's direct
    * pointer exchange), so a sender cannot start a call before its receiver has; LL and LL128 write

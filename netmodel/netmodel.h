@@ -38,6 +38,11 @@ struct netmodel_params {
   double ring_recv_copy_bw;         /* a receive-only step: copy from the receive buffer to the output */
   double chan_spread;               /* channel c of k runs its ring steps (1 + spread * c/(k-1)) x faster */
   double p2p_chan_bw[PROTO_COUNT];  /* same for a send/recv channel (its threads are split between the two) */
+  /* Simple send/recv over NVLink (0 = not given: step_lat, no first-chunk resource). The sender writes
+   * each chunk straight into the receiver's buffer and the two hand over every chunk with a flag. */
+  double p2p_step_lat;              /* µs per chunk */
+  double p2p_first_lat;             /* µs before a channel's first chunk (buffer exchange, set-up) */
+  double p2p_first_share;           /* fraction of its link that the first chunks of a rank's channels share */
   int chan_threads[PROTO_COUNT];    /* thread count chan_bw was measured at; fewer threads scale it down */
   double step_lat[ROUTE_KINDS][PROTO_COUNT]; /* synchronisation cost of one step over one route kind */
   double forward_frac[PROTO_COUNT]; /* fraction of a step that must arrive before the receiver forwards it */

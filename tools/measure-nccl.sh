@@ -9,7 +9,7 @@
 #   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
 # Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
 #
-# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit]
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p]
 #   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
 #   calibrate: instead of the sets above, the sets that separate the model's causes: repeated default
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
@@ -34,6 +34,11 @@
 #     small and mid sizes give device time: all_reduce under each NCCL_ALGO x NCCL_PROTO, the other ring
 #     collectives under each NCCL_PROTO, one-channel sweeps per protocol, the same on the first 2 GPUs,
 #     a repeat of the default all_reduce/sendrecv in a fresh process, and CUDA-graph launches (-G 1).
+#   p2p: 256 KiB - 1 GiB send/recv sweeps with one host thread per GPU (-t GPUS -g 1, device time) on
+#     1, 2, 4, 8 and 16 channels per peer (NCCL_MAX_P2P_NCHANNELS) and by default, with 128 KiB and 2 MiB
+#     chunks (NCCL_P2P_NVL_CHUNKSIZE, NCCL_BUFFSIZE raised to hold 8 of them), with the receiver reading
+#     (NCCL_P2P_READ_ENABLE=1) and with 256 threads per channel; and alltoall by default: does the
+#     mid-size rate loss of many-channel send/recv follow the channel count, the chunk or the transport?
 # Environment: NCCL_NVLS_ENABLE is forced to 0 (NVLink SHARP multicast off, as on the machines the
 # bundled fixtures were measured on).
 set -uo pipefail
@@ -281,6 +286,31 @@ if [ "$quick" = launch ]; then
 - <op>_agg<M>.log: nccl-tests -m M (M calls grouped, so NCCL runs them in one kernel launch; the table
   gives the time per call).
 - all_gather_ch<N>.log: NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=N.
+EOF
+fi
+
+if [ "$quick" = p2p ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING
+  p2s="-b 256K -e 1G -f 2 -c 0 -t $gpus -g 1"
+  run sendrecv_default sendrecv_perf $p2s
+  for ch in 1 2 4 8 16; do
+    NCCL_MAX_P2P_NCHANNELS=$ch run sendrecv_ch$ch sendrecv_perf $p2s
+  done
+  NCCL_P2P_NVL_CHUNKSIZE=131072 run sendrecv_chunk128K sendrecv_perf $p2s
+  NCCL_P2P_NVL_CHUNKSIZE=2097152 NCCL_BUFFSIZE=16777216 run sendrecv_chunk2M sendrecv_perf $p2s
+  NCCL_P2P_READ_ENABLE=1 run sendrecv_read sendrecv_perf $p2s
+  NCCL_NTHREADS=256 run sendrecv_t256 sendrecv_perf $p2s
+  NCCL_MAX_P2P_NCHANNELS=1 NCCL_P2P_NVL_CHUNKSIZE=131072 run sendrecv_ch1_chunk128K sendrecv_perf $p2s
+  run alltoall_default alltoall_perf $p2s
+  run sendrecv_repeat sendrecv_perf $p2s
+  finish p2p "send/recv channel, chunk and transport variants" \
+    "-t $gpus -g 1 (one host thread per GPU), float, sum, -b 256K -e 1G -f 2 -c 0." <<EOF
+- sendrecv_default, sendrecv_repeat: NCCL's defaults, twice (run-to-run spread).
+- sendrecv_ch<N>: NCCL_MAX_P2P_NCHANNELS=N (at most N channels per peer).
+- sendrecv_chunk128K / _chunk2M: NCCL_P2P_NVL_CHUNKSIZE=131072 / 2097152 (with NCCL_BUFFSIZE=16777216 so
+  that 8 steps of 2 MiB fit); sendrecv_ch1_chunk128K: both on one channel.
+- sendrecv_read: NCCL_P2P_READ_ENABLE=1; sendrecv_t256: NCCL_NTHREADS=256.
+- alltoall_default: alltoall with NCCL's defaults.
 EOF
 fi
 

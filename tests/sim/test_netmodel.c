@@ -142,8 +142,10 @@ static void test_routes(void) {
   GError *err = NULL;
   struct netmodel *m = netmodel_new(p, sys, &c, &err);
   g_assert_no_error(err);
-  /* 4 GPU->NVS links and 4 NVS->GPU links */
-  g_assert_cmpint(netmodel_nresources(m), ==, 8);
+  /* 4 GPU->NVS links and 4 NVS->GPU links, then per GPU->NVS link the shares of the first chunks of
+   * send/recv channels (below) */
+  g_assert_cmpfloat(p->p2p_first_share, >, 0);
+  g_assert_cmpint(netmodel_nresources(m), ==, 8 + 4 * 8);
   const double *cap = netmodel_capacities(m);
   for (int i = 0; i < 8; i++) g_assert_cmpfloat(fabs(cap[i] / (370.8e-3 * p->link_eff) - 1), <, 1e-6);
   struct comm_decision d = {.op = OP_ALL_REDUCE, .proto = PROTO_LL, .nthreads = 512};
@@ -201,6 +203,39 @@ static void test_routes(void) {
   dag.op = OP_SENDRECV;
   netmodel_op_cost(m, &dag, &os, &nc3);
   g_assert_cmpfloat(fabs(nc3.cap - p->p2p_chan_bw[PROTO_SIMPLE] * 1e-3), <, 1e-12);
+  /* Simple send/recv over NVLink: a channel's first chunk waits for the receiver's buffer and shares
+   * first_chunk_link_share of the sender's link with the first chunks of the other channels through
+   * it; chunk j shares 1 - (1 - share)/(j + 1) of it; from the ninth chunk on only the link */
+  os.step = 0;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpuint(nc3.latency_ps, ==, netmodel_us_to_ps(p->p2p_first_lat));
+  g_assert_cmpint(nc3.nres, ==, 3);
+  g_assert_cmpint(nc3.res[0], ==, nc2.res[0]);
+  g_assert_cmpfloat(fabs(cap[nc3.res[2]] / cap[nc3.res[0]] - p->p2p_first_share), <, 1e-9);
+  g_assert_nonnull(strstr(netmodel_resource_name(m, nc3.res[2]), "p2p chunk 0"));
+  os.step = 1;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpuint(nc3.latency_ps, ==, netmodel_us_to_ps(p->p2p_step_lat));
+  g_assert_cmpint(nc3.nres, ==, 3);
+  g_assert_cmpfloat(fabs(cap[nc3.res[2]] / cap[nc3.res[0]] - (1 - (1 - p->p2p_first_share) / 2)), <, 1e-9);
+  os.step = 8;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpint(nc3.nres, ==, 2);
+  g_assert_cmpuint(nc3.latency_ps, ==, netmodel_us_to_ps(p->p2p_step_lat));
+  /* another sender has its own; LL send/recv keeps the ring step latency and only the route */
+  os.step = 0;
+  os.rank_src = 3;
+  struct netmodel_cost nc4;
+  netmodel_op_cost(m, &dag, &os, &nc4);
+  g_assert_cmpint(nc4.nres, ==, 3);
+  os.rank_src = 1;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpint(nc4.res[2], !=, nc3.res[2]);
+  os.protocol = PROTO_LL;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpint(nc3.nres, ==, 2);
+  g_assert_cmpuint(nc3.latency_ps, ==, netmodel_us_to_ps(p->step_lat[ROUTE_NVLINK][PROTO_LL]));
+  os.protocol = PROTO_SIMPLE;
   /* a rank whose GPU the topology lacks is an error naming it */
   c.rank_dev[3] = 7;
   g_assert_null(netmodel_new(p, sys, &c, &err));
