@@ -128,6 +128,9 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
       g_set_error(err, NETMODEL_ERROR, 1, "%s: channel_rate_spread = %g must be in [0, 1]", name, p->chan_spread);
       goto fail;
     }
+    if (cJSON_GetObjectItemCaseSensitive(root, "tree_step_latency_us") &&
+        get_per_proto(root, "tree_step_latency_us", name, p->tree_step_lat, err))
+      goto fail;
     const cJSON *pn = cJSON_GetObjectItemCaseSensitive(root, "p2p_simple_nvlink");
     if (pn && (get_value(pn, "step_latency_us", "p2p_simple_nvlink.", name, &p->p2p_step_lat, err) ||
                get_value(pn, "first_step_latency_us", "p2p_simple_nvlink.", name, &p->p2p_first_lat, err) ||
@@ -454,6 +457,19 @@ static double ring_step_rate(const struct netmodel_params *p, const struct op *o
   return 1.0 / (1.0 / p->ring_send_bw + (stores ? 1.0 / p->ring_store_bw : 0.0));
 }
 
+/* A Simple tree all-reduce step's channel rate. NCCL 2.28 (all_reduce.h runTreeSplit) gives the
+ * reduction up the tree nthreads/2 threads (64 more from 256 on) and the broadcast down the rest; the
+ * root runs recvReduceCopySend with the whole block. Each group's primitive costs what it costs in a
+ * ring step, at its share of the threads the ring rates were measured with. */
+static double tree_step_rate(const struct netmodel_params *p, const struct op *op, double threads) {
+  int up = (int)threads / 2;
+  if (up >= 256) up += 64;
+  double group = threads;
+  if (op->kind == OPK_SEND || op->kind == OPK_RECV_REDUCE_SEND) group = up;
+  else if (op->kind == OPK_RECV_COPY_SEND) group = threads - up;
+  return ring_step_rate(p, op) * group / p->chan_threads[PROTO_SIMPLE];
+}
+
 void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, const struct op *op,
                       struct netmodel_cost *out) {
   const struct netmodel_params *p = m->p;
@@ -500,6 +516,11 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
     if (d->nchannels > 1)
       rate *= 1.0 + p->chan_spread * (double)(op->channel % d->nchannels) / (double)(d->nchannels - 1);
   }
+  int tree = !p2p && d && d->algo == ALGO_TREE;
+  if (tree && proto == PROTO_SIMPLE && d->op == OP_ALL_REDUCE && p->ring_send_bw > 0) {
+    rate = tree_step_rate(p, op, threads);
+    scale = 1.0;
+  }
   out->cap = rate * scale * p->wire_factor[proto] * nvls_factor * 1e-3;
   if (op->transport == TRANSPORT_LOCAL) {
     /* a copy within the rank (rank_src == rank_dst, so no route above): no link, no synchronisation
@@ -520,6 +541,13 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
       out->res[out->nres++] = m->p2p_first[hop] + op->step;
   }
   out->release_frac = p->forward_frac[proto];
+  if (tree) {
+    if (kind == ROUTE_NVLINK && p->tree_step_lat[proto] > 0)
+      out->latency_ps = netmodel_us_to_ps(p->tree_step_lat[proto]);
+    /* a tree chunk is one Simple step (ProtoSimple<1,1>), whose flag goes up once all of it is
+     * written: a hop forwards whole chunks (measured: the 4-GPU chain at 2-8 MiB, docs/netmodel.md) */
+    if (proto == PROTO_SIMPLE) out->release_frac = 1.0;
+  }
   /* Simple writes straight into the buffer the receiver hands over for the call (NCCL's direct
    * pointer exchange), so a sender cannot start a call before its receiver has; LL and LL128 write
    * flagged lines into the receiver's FIFO, which stays valid from call to call */

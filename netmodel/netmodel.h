@@ -45,6 +45,7 @@ struct netmodel_params {
   double p2p_first_share;           /* fraction of its link that the first chunks of a rank's channels share */
   int chan_threads[PROTO_COUNT];    /* thread count chan_bw was measured at; fewer threads scale it down */
   double step_lat[ROUTE_KINDS][PROTO_COUNT]; /* synchronisation cost of one step over one route kind */
+  double tree_step_lat[PROTO_COUNT]; /* the same for a tree hop over NVLink (0 = step_lat) */
   double forward_frac[PROTO_COUNT]; /* fraction of a step that must arrive before the receiver forwards it */
   double link_eff;                  /* fraction of a link's nominal (topology) bandwidth data can use */
   double nvls_eff;                  /* NVLink SHARP (multimem) traffic: the fraction of that a payload byte

@@ -148,7 +148,7 @@ static void test_routes(void) {
   g_assert_cmpint(netmodel_nresources(m), ==, 8 + 4 * 8);
   const double *cap = netmodel_capacities(m);
   for (int i = 0; i < 8; i++) g_assert_cmpfloat(fabs(cap[i] / (370.8e-3 * p->link_eff) - 1), <, 1e-6);
-  struct comm_decision d = {.op = OP_ALL_REDUCE, .proto = PROTO_LL, .nthreads = 512};
+  struct comm_decision d = {.op = OP_ALL_REDUCE, .algo = ALGO_RING, .proto = PROTO_LL, .nthreads = 512};
   struct op o = {.rank_src = 1, .rank_dst = 2, .payload_bytes = 1000, .wire_bytes = 2000, .protocol = PROTO_LL};
   struct netmodel_cost nc;
   netmodel_op_cost(m, &d, &o, &nc);
@@ -200,6 +200,24 @@ static void test_routes(void) {
   dag.algo = ALGO_TREE;
   netmodel_op_cost(m, &dag, &os, &nc3);
   g_assert_cmpfloat(fabs(nc3.cap - p->chan_bw[PROTO_SIMPLE] * 1e-3), <, 1e-12);
+  /* Simple tree all-reduce: the reduction up runs on 544/2 + 64 = 336 threads, the broadcast down on
+   * the other 208, the root's recvReduceCopySend on all; each at its primitive's ring rate scaled by
+   * its threads; a hop costs the tree latency and forwards whole chunks */
+  dag.op = OP_ALL_REDUCE;
+  os.kind = OPK_RECV_REDUCE_SEND;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpfloat(fabs(nc3.cap - p->ring_send_bw * 336.0 / 544 * 1e-3), <, 1e-12);
+  g_assert_cmpuint(nc3.latency_ps, ==, netmodel_us_to_ps(p->tree_step_lat[PROTO_SIMPLE]));
+  g_assert_cmpfloat(nc3.release_frac, ==, 1.0);
+  os.kind = OPK_RECV_COPY_SEND;
+  struct netmodel_cost nc5;
+  netmodel_op_cost(m, &dag, &os, &nc5);
+  g_assert_cmpfloat(fabs(1.0 / nc5.cap - 544.0 / 208 * (1e3 / p->ring_send_bw + 1e3 / p->ring_store_bw)), <, 1e-6);
+  os.kind = OPK_RECV_REDUCE_COPY_SEND;
+  netmodel_op_cost(m, &dag, &os, &nc5);
+  g_assert_cmpfloat(fabs(1.0 / nc5.cap - (1e3 / p->ring_send_bw + 1e3 / p->ring_store_bw)), <, 1e-6);
+  os.kind = OPK_SEND;
+  dag.op = OP_ALL_GATHER;
   dag.op = OP_SENDRECV;
   netmodel_op_cost(m, &dag, &os, &nc3);
   g_assert_cmpfloat(fabs(nc3.cap - p->p2p_chan_bw[PROTO_SIMPLE] * 1e-3), <, 1e-12);
