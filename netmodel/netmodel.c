@@ -508,13 +508,15 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
   double threads = d && d->nthreads > 0 ? d->nthreads : p->chan_threads[proto];
   double scale = !p2p && threads < p->chan_threads[proto] ? threads / p->chan_threads[proto] : 1.0;
   double rate = p2p ? p->p2p_chan_bw[proto] : p->chan_bw[proto];
+  double speed = 1.0;
   if (!p2p && proto == PROTO_SIMPLE && d && d->algo == ALGO_RING && p->ring_send_bw > 0) {
     rate = ring_step_rate(p, op);
     /* Channels start together and, alike, would idle the link together during their receive
-     * copies; on the device they drift apart and fill it. A fixed spread of block speeds across the
-     * call's channels (the slowest at the measured rate) lets them drift the same way. */
+     * copies and flag hand-overs; on the device they drift apart and fill it. A small fixed spread of
+     * block speeds across the call's channels (the slowest at the measured rate) lets them drift. */
     if (d->nchannels > 1)
-      rate *= 1.0 + p->chan_spread * (double)(op->channel % d->nchannels) / (double)(d->nchannels - 1);
+      speed = 1.0 + p->chan_spread * (double)(op->channel % d->nchannels) / (double)(d->nchannels - 1);
+    rate *= speed;
   }
   int tree = !p2p && d && d->algo == ALGO_TREE;
   if (tree && proto == PROTO_SIMPLE && d->op == OP_ALL_REDUCE && p->ring_send_bw > 0) {
@@ -528,7 +530,9 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
     out->release_frac = 1;
     return;
   }
-  out->latency_ps = netmodel_us_to_ps(p->step_lat[kind][proto]);
+  /* a faster block also handles its flags faster; were only the data rates spread, channels that all
+   * wait for the link (chains on a full link) would keep pausing for their flags in the same instants */
+  out->latency_ps = netmodel_us_to_ps(p->step_lat[kind][proto] / speed);
   if (p2p && proto == PROTO_SIMPLE && kind == ROUTE_NVLINK && p->p2p_first_share > 0) {
     /* Measured on 2x H200 with 1-16 channels and 128 KiB-2 MiB chunks (docs/netmodel.md): each chunk
      * after the first costs a flag hand-over; the first waits for the receiver's buffer. While a rank's

@@ -196,6 +196,9 @@ static void test_routes(void) {
   os.channel = 23;
   netmodel_op_cost(m, &dag, &os, &nc3);
   g_assert_cmpfloat(fabs(nc3.cap - nc2.cap * (1 + p->chan_spread)), <, 1e-12);
+  /* its flags too: channels that all wait for a full link still drift apart */
+  g_assert_cmpuint(nc3.latency_ps, ==, netmodel_us_to_ps(p->step_lat[ROUTE_NVLINK][PROTO_SIMPLE] / (1 + p->chan_spread)));
+  g_assert_cmpuint(nc2.latency_ps, ==, netmodel_us_to_ps(p->step_lat[ROUTE_NVLINK][PROTO_SIMPLE]));
   os.channel = 0;
   dag.algo = ALGO_TREE;
   netmodel_op_cost(m, &dag, &os, &nc3);
