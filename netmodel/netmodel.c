@@ -85,6 +85,20 @@ static int get_per_proto(const cJSON *root, const char *key, const char *file, d
   return rc;
 }
 
+/* An optional object of named values, such as "simple_ring_step_gbs": {"send": {...}, ...}. Sets
+ * *present; when the object is there every named value is required. */
+static int get_group(const cJSON *root, const char *key, const char *file, int n, const char *const names[],
+                     double *const outs[], int *present, GError **err) {
+  const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, key);
+  *present = obj != NULL;
+  if (!obj) return 0;
+  char *ctx = g_strdup_printf("%s.", key);
+  int rc = 0;
+  for (int i = 0; i < n && rc == 0; i++) rc = get_value(obj, names[i], ctx, file, outs[i], err);
+  g_free(ctx);
+  return rc;
+}
+
 struct netmodel_params *netmodel_params_parse(const char *json, const char *name, GError **err) {
   cJSON *root = cJSON_Parse(json);
   if (!root) {
@@ -116,10 +130,13 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
       get_value(root, "host_channel_us", "", name, &p->host_channel, err))
     goto fail;
   {
-    const cJSON *ring = cJSON_GetObjectItemCaseSensitive(root, "simple_ring_step_gbs");
-    if (ring && (get_value(ring, "send", "simple_ring_step_gbs.", name, &p->ring_send_bw, err) ||
-                 get_value(ring, "store", "simple_ring_step_gbs.", name, &p->ring_store_bw, err) ||
-                 get_value(ring, "recv_copy", "simple_ring_step_gbs.", name, &p->ring_recv_copy_bw, err)))
+    static const char *const ring_keys[] = {"send", "store", "recv_copy"};
+    static const char *const p2p_keys[] = {"step_latency_us", "first_step_latency_us", "first_chunk_link_share"};
+    double *const ring_vals[] = {&p->ring_send_bw, &p->ring_store_bw, &p->ring_recv_copy_bw};
+    double *const p2p_vals[] = {&p->p2p_step_lat, &p->p2p_first_lat, &p->p2p_first_share};
+    int ring, pn;
+    if (get_group(root, "simple_ring_step_gbs", name, 3, ring_keys, ring_vals, &ring, err) ||
+        get_group(root, "p2p_simple_nvlink", name, 3, p2p_keys, p2p_vals, &pn, err))
       goto fail;
     if (cJSON_GetObjectItemCaseSensitive(root, "channel_rate_spread") &&
         get_value(root, "channel_rate_spread", "", name, &p->chan_spread, err))
@@ -130,11 +147,6 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
     }
     if (cJSON_GetObjectItemCaseSensitive(root, "tree_step_latency_us") &&
         get_per_proto(root, "tree_step_latency_us", name, p->tree_step_lat, err))
-      goto fail;
-    const cJSON *pn = cJSON_GetObjectItemCaseSensitive(root, "p2p_simple_nvlink");
-    if (pn && (get_value(pn, "step_latency_us", "p2p_simple_nvlink.", name, &p->p2p_step_lat, err) ||
-               get_value(pn, "first_step_latency_us", "p2p_simple_nvlink.", name, &p->p2p_first_lat, err) ||
-               get_value(pn, "first_chunk_link_share", "p2p_simple_nvlink.", name, &p->p2p_first_share, err)))
       goto fail;
     if (pn && !(p->p2p_first_share > 0 && p->p2p_first_share <= 1)) {
       g_set_error(err, NETMODEL_ERROR, 1, "%s: p2p_simple_nvlink.first_chunk_link_share = %g must be in (0, 1]", name,

@@ -50,6 +50,23 @@ static void test_params(void) {
   g_assert_nonnull(strstr(err->message, "broken.json"));
   g_clear_error(&err);
   g_string_free(s, TRUE);
+
+  /* an optional group, once given, needs all its members; a share of the link must be a share */
+  s = g_string_new(text);
+  at = strstr(s->str, "\"first_chunk_link_share\"");
+  g_assert_nonnull(at);
+  at[1] = 'X';
+  g_assert_null(netmodel_params_parse(s->str, "edited.json", &err));
+  g_assert_nonnull(strstr(err->message, "p2p_simple_nvlink.first_chunk_link_share"));
+  g_clear_error(&err);
+  at[1] = 'f';
+  char *v = strstr(at, "\"value\": ");
+  g_assert_nonnull(v);
+  v[9] = '7'; /* 0.65 -> 7.65 */
+  g_assert_null(netmodel_params_parse(s->str, "edited.json", &err));
+  g_assert_nonnull(strstr(err->message, "must be in (0, 1]"));
+  g_clear_error(&err);
+  g_string_free(s, TRUE);
   g_free(text);
 }
 
