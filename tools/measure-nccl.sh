@@ -35,7 +35,7 @@
 #     collectives under each NCCL_PROTO, one-channel sweeps per protocol, the same on the first 2 GPUs,
 #     a repeat of the default all_reduce/sendrecv in a fresh process, and CUDA-graph launches (-G 1).
 #   p2p: 256 KiB - 1 GiB send/recv sweeps with one host thread per GPU (-t GPUS -g 1, device time) on
-#     1, 2, 4, 8 and 16 channels per peer (NCCL_MAX_P2P_NCHANNELS) and by default, with 128 KiB and 2 MiB
+#     at most 1, 2, 4, 8 and 16 p2p channels (NCCL_MAX_P2P_NCHANNELS) and by default, with 128 KiB and 2 MiB
 #     chunks (NCCL_P2P_NVL_CHUNKSIZE, NCCL_BUFFSIZE raised to hold 8 of them), with the receiver reading
 #     (NCCL_P2P_READ_ENABLE=1) and with 256 threads per channel; and alltoall by default: does the
 #     mid-size rate loss of many-channel send/recv follow the channel count, the chunk or the transport?
@@ -306,7 +306,7 @@ if [ "$quick" = p2p ]; then
   finish p2p "send/recv channel, chunk and transport variants" \
     "-t $gpus -g 1 (one host thread per GPU), float, sum, -b 256K -e 1G -f 2 -c 0." <<EOF
 - sendrecv_default, sendrecv_repeat: NCCL's defaults, twice (run-to-run spread).
-- sendrecv_ch<N>: NCCL_MAX_P2P_NCHANNELS=N (at most N channels per peer).
+- sendrecv_ch<N>: NCCL_MAX_P2P_NCHANNELS=N (NCCL's p2p channels capped at N; how many a peer gets also depends on the rank count and the size, the `ch` column of `ccsim compare`).
 - sendrecv_chunk128K / _chunk2M: NCCL_P2P_NVL_CHUNKSIZE=131072 / 2097152 (with NCCL_BUFFSIZE=16777216 so
   that 8 steps of 2 MiB fit); sendrecv_ch1_chunk128K: both on one channel.
 - sendrecv_read: NCCL_P2P_READ_ENABLE=1; sendrecv_t256: NCCL_NTHREADS=256.
