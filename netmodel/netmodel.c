@@ -1,7 +1,8 @@
 /* netmodel.c — network model: parameter files, resources and routes from the topology, op costs.
  *
  * Owns struct netmodel_params (loaded from JSON, every value with its "source") and struct netmodel
- * (resources = one per directed topology link a rank-to-rank path crosses; routes per rank pair).
+ * (resources = one per directed topology link a rank-to-rank path crosses, then the shares of an NVLink
+ * link that send/recv channels in step get; routes per rank pair).
  */
 #include "netmodel.h"
 
@@ -12,8 +13,8 @@
 
 G_DEFINE_QUARK(ccsim-netmodel-error-quark, netmodel_error)
 
-/* Chunks of a Simple send/recv channel over NVLink that share a per-rank resource with the same chunk
- * of the rank's other channels; the ninth would get within 4% of the link on H200, so no further. */
+/* Chunks of a Simple send/recv channel over NVLink that share a resource with the same chunk of the
+ * other channels through the same link; the ninth would get within 4% of the link on H200. */
 #define P2P_LOCKSTEP_CHUNKS 8
 
 struct route {
@@ -482,6 +483,15 @@ static double tree_step_rate(const struct netmodel_params *p, const struct op *o
   return ring_step_rate(p, op) * group / p->chan_threads[PROTO_SIMPLE];
 }
 
+/* Latency and lockstep share of a Simple send/recv chunk over NVLink (its route already in out). */
+static void p2p_simple_nvlink_cost(const struct netmodel *m, const struct op *op, struct netmodel_cost *out) {
+  out->latency_ps = netmodel_us_to_ps(op->step == 0 ? m->p->p2p_first_lat : m->p->p2p_step_lat);
+  int hop = out->nres > 0 ? out->res[0] : -1;
+  if (op->step >= 0 && op->step < P2P_LOCKSTEP_CHUNKS && m->p2p_first && hop >= 0 && hop < m->nlinks &&
+      m->p2p_first[hop] >= 0 && out->nres < NETMODEL_MAX_HOPS)
+    out->res[out->nres++] = m->p2p_first[hop] + op->step;
+}
+
 void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, const struct op *op,
                       struct netmodel_cost *out) {
   const struct netmodel_params *p = m->p;
@@ -550,11 +560,7 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
      * after the first costs a flag hand-over; the first waits for the receiver's buffer. While a rank's
      * channels write their first chunks in step they share far less than the link, and the loss fades
      * over the next chunks as the hand-overs scatter them */
-    out->latency_ps = netmodel_us_to_ps(op->step == 0 ? p->p2p_first_lat : p->p2p_step_lat);
-    int hop = out->nres > 0 ? out->res[0] : -1;
-    if (op->step >= 0 && op->step < P2P_LOCKSTEP_CHUNKS && m->p2p_first && hop >= 0 && hop < m->nlinks &&
-        m->p2p_first[hop] >= 0 && out->nres < NETMODEL_MAX_HOPS)
-      out->res[out->nres++] = m->p2p_first[hop] + op->step;
+    p2p_simple_nvlink_cost(m, op, out);
   }
   out->release_frac = p->forward_frac[proto];
   if (tree) {

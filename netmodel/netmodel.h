@@ -4,7 +4,8 @@
  *   - parameters of one hardware generation (struct netmodel_params), read from a JSON file such as
  *     params/sm90.json, every value carrying its source; see docs/netmodel.md;
  *   - a model instance (struct netmodel) for one communicator on one machine: the bandwidth resources
- *     (one per direction of every link the ranks' paths cross, taken from topo/'s paths), the route
+ *     (one per direction of every link the ranks' paths cross, taken from topo/'s paths, then per
+ *     NVLink link the shares that send/recv channels writing in step get), the route
  *     between every pair of ranks, and the cost of an op (step latency, bytes on the wire, per-channel
  *     rate cap) that the engine (sim/engine.h) executes.
  * Everything is per instance; nothing global.
