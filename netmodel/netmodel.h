@@ -45,6 +45,8 @@ struct netmodel_params {
   double p2p_first_lat;             /* µs before a channel's first chunk (buffer exchange, set-up) */
   double p2p_first_share;           /* fraction of its link that the first chunks of a rank's channels share */
   int chan_threads[PROTO_COUNT];    /* thread count chan_bw was measured at; fewer threads scale it down */
+  double simple_full_threads;       /* a Simple block's rate grows with its threads up to this many, then
+                                     * stays (0 = not given: in proportion up to chan_threads) */
   double step_lat[ROUTE_KINDS][PROTO_COUNT]; /* synchronisation cost of one step over one route kind */
   double tree_step_lat[PROTO_COUNT]; /* the same for a tree hop over NVLink (0 = step_lat) */
   double forward_frac[PROTO_COUNT]; /* fraction of a step that must arrive before the receiver forwards it */

@@ -9,7 +9,7 @@
 #   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
 # Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
 #
-# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p]
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads]
 #   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
 #   calibrate: instead of the sets above, the sets that separate the model's causes: repeated default
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
@@ -39,6 +39,8 @@
 #     chunks (NCCL_P2P_NVL_CHUNKSIZE, NCCL_BUFFSIZE raised to hold 8 of them), with the receiver reading
 #     (NCCL_P2P_READ_ENABLE=1) and with 256 threads per channel; and alltoall by default: does the
 #     mid-size rate loss of many-channel send/recv follow the channel count, the chunk or the transport?
+#   nthreads: how a channel's rate follows its thread count (NCCL_NTHREADS 64-512), one host thread per
+#     GPU: ring all_gather on 1 and on NCCL's default channels, the broadcast chain on 1 channel.
 # Environment: NCCL_NVLS_ENABLE is forced to 0 (NVLink SHARP multicast off, as on the machines the
 # bundled fixtures were measured on).
 set -uo pipefail
@@ -311,6 +313,23 @@ if [ "$quick" = p2p ]; then
   that 8 steps of 2 MiB fit); sendrecv_ch1_chunk128K: both on one channel.
 - sendrecv_read: NCCL_P2P_READ_ENABLE=1; sendrecv_t256: NCCL_NTHREADS=256.
 - alltoall_default: alltoall with NCCL's defaults.
+EOF
+fi
+
+if [ "$quick" = nthreads ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING
+  nts="-b 1M -e 1G -f 4 -c 0 -t $gpus -g 1"
+  for nt in 64 128 256 512; do
+    NCCL_PROTO=Simple NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 NCCL_NTHREADS=$nt \
+      run all_gather_ch1_t$nt all_gather_perf $nts
+    NCCL_PROTO=Simple NCCL_NTHREADS=$nt run all_gather_t$nt all_gather_perf $nts
+    NCCL_PROTO=Simple NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 NCCL_NTHREADS=$nt \
+      run broadcast_ch1_t$nt broadcast_perf $nts
+  done
+  finish nthreads "channel rate against thread count" \
+    "-t $gpus -g 1 (one host thread per GPU), float, sum, -b 1M -e 1G -f 4 -c 0, NCCL_PROTO=Simple." <<EOF
+- all_gather_ch1_t<N>, broadcast_ch1_t<N>: NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=1, NCCL_NTHREADS=N.
+- all_gather_t<N>: NCCL's default channel count, NCCL_NTHREADS=N.
 EOF
 fi
 

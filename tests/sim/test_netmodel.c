@@ -194,6 +194,17 @@ static void test_routes(void) {
   netmodel_op_cost(m, &dag, &os, &nc2);
   g_assert_cmpfloat(fabs(nc2.cap - p->ring_send_bw * 1e-3), <, 1e-12);
   struct netmodel_cost nc3;
+  /* a Simple block keeps its full rate down to simple_full_rate_threads and loses it in proportion
+   * below (measured 96-544 threads); other protocols scale in proportion below channel_threads */
+  g_assert_cmpfloat(p->simple_full_threads, >, 96);
+  g_assert_cmpfloat(p->simple_full_threads, <, 288);
+  dag.nthreads = 288;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpfloat(fabs(nc3.cap - nc2.cap), <, 1e-12);
+  dag.nthreads = 96;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpfloat(fabs(nc3.cap - nc2.cap * 96 / p->simple_full_threads), <, 1e-12);
+  dag.nthreads = 544;
   os.kind = OPK_RECV_COPY_SEND;
   netmodel_op_cost(m, &dag, &os, &nc3);
   g_assert_cmpfloat(fabs(1.0 / nc3.cap - 1.0 / nc2.cap - 1e3 / p->ring_store_bw), <, 1e-6);
