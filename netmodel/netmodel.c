@@ -36,6 +36,7 @@ struct netmodel {
                           * P2P_LOCKSTEP_CHUNKS resources that chunk j of a Simple send/recv channel
                           * through it loads (-1: none); NULL when the parameters give none */
   int nlinks;            /* resources that are links (p2p_first's length) */
+  int *nvl_peers;        /* per rank: the other ranks it reaches over NVLink (NULL with p2p_first) */
 };
 
 /* ---- parameters ---- */
@@ -132,12 +133,13 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
     goto fail;
   {
     static const char *const ring_keys[] = {"send", "store", "recv_copy"};
-    static const char *const p2p_keys[] = {"step_latency_us", "first_step_latency_us", "first_chunk_link_share"};
+    static const char *const p2p_keys[] = {"step_latency_us", "first_step_latency_us", "first_chunk_link_share",
+                                           "lockstep_loss_per_channel"};
     double *const ring_vals[] = {&p->ring_send_bw, &p->ring_store_bw, &p->ring_recv_copy_bw};
-    double *const p2p_vals[] = {&p->p2p_step_lat, &p->p2p_first_lat, &p->p2p_first_share};
+    double *const p2p_vals[] = {&p->p2p_step_lat, &p->p2p_first_lat, &p->p2p_first_share, &p->p2p_lockstep_loss};
     int ring, pn;
     if (get_group(root, "simple_ring_step_gbs", name, 3, ring_keys, ring_vals, &ring, err) ||
-        get_group(root, "p2p_simple_nvlink", name, 3, p2p_keys, p2p_vals, &pn, err))
+        get_group(root, "p2p_simple_nvlink", name, 4, p2p_keys, p2p_vals, &pn, err))
       goto fail;
     if (cJSON_GetObjectItemCaseSensitive(root, "channel_rate_spread") &&
         get_value(root, "channel_rate_spread", "", name, &p->chan_spread, err))
@@ -286,6 +288,7 @@ void netmodel_free(struct netmodel *m) {
   g_free(m->egress_nvl);
   g_free(m->ingress_nvl);
   g_free(m->p2p_first);
+  g_free(m->nvl_peers);
   g_free(m);
 }
 
@@ -396,10 +399,12 @@ static void add_p2p_lockstep(struct netmodel *m) {
   int nlinks = (int)m->capacity->len;
   m->nlinks = nlinks;
   m->p2p_first = g_new(int, nlinks > 0 ? nlinks : 1);
+  m->nvl_peers = g_new0(int, m->nranks > 0 ? m->nranks : 1);
   for (int i = 0; i < nlinks; i++) m->p2p_first[i] = -1;
   for (size_t k = 0; k < (size_t)m->nranks * (size_t)m->nranks; k++) {
     const struct route *r = &m->routes[k];
     if (r->kind != ROUTE_NVLINK || r->n < 1) continue;
+    m->nvl_peers[k / (size_t)m->nranks]++;
     int first_hop = g_array_index(m->hops, int, r->at);
     if (m->p2p_first[first_hop] >= 0) continue;
     double link = g_array_index(m->capacity, double, first_hop) / (m->p->link_eff * 1e-3);
@@ -497,9 +502,19 @@ static double tree_step_rate(const struct netmodel_params *p, const struct op *o
   return ring_step_rate(p, op) * group / p->chan_threads[PROTO_SIMPLE];
 }
 
-/* Latency and lockstep share of a Simple send/recv chunk over NVLink (its route already in out). */
-static void p2p_simple_nvlink_cost(const struct netmodel *m, const struct op *op, struct netmodel_cost *out) {
+/* Latency, lockstep slowdown and lockstep share of a Simple send/recv chunk over NVLink (its route and
+ * rate cap already in out). Chunk j of each of c channels writing in step runs 1 + loss x (c-1)/(j+1)
+ * times slower, as a queue that fills with every channel added and empties as they scatter. */
+static void p2p_simple_nvlink_cost(const struct netmodel *m, const struct comm_decision *d, const struct op *op,
+                                   struct netmodel_cost *out) {
   out->latency_ps = netmodel_us_to_ps(op->step == 0 ? m->p->p2p_first_lat : m->p->p2p_step_lat);
+  if (op->step >= 0 && op->step < P2P_LOCKSTEP_CHUNKS && d) {
+    /* the channels writing in step: the call's channels per peer, times the peers an alltoall
+     * reaches over NVLink at once */
+    int peers = d->op == OP_ALLTOALL && m->nvl_peers ? MAX(m->nvl_peers[op->rank_src], 1) : 1;
+    int c = (d->nchannels > 0 ? d->nchannels : 1) * peers;
+    out->cap /= 1.0 + m->p->p2p_lockstep_loss * (c - 1) / (op->step + 1);
+  }
   int hop = out->nres > 0 ? out->res[0] : -1;
   if (op->step >= 0 && op->step < P2P_LOCKSTEP_CHUNKS && m->p2p_first && hop >= 0 && hop < m->nlinks &&
       m->p2p_first[hop] >= 0 && out->nres < NETMODEL_MAX_HOPS)
@@ -575,7 +590,7 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
      * after the first costs a flag hand-over; the first waits for the receiver's buffer. While a rank's
      * channels write their first chunks in step they share far less than the link, and the loss fades
      * over the next chunks as the hand-overs scatter them */
-    p2p_simple_nvlink_cost(m, op, out);
+    p2p_simple_nvlink_cost(m, d, op, out);
   }
   out->release_frac = p->forward_frac[proto];
   if (tree) {

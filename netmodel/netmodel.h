@@ -44,6 +44,7 @@ struct netmodel_params {
   double p2p_step_lat;              /* µs per chunk */
   double p2p_first_lat;             /* µs before a channel's first chunk (buffer exchange, set-up) */
   double p2p_first_share;           /* fraction of its link that the first chunks of a rank's channels share */
+  double p2p_lockstep_loss;         /* per other channel in step: slowdown of a channel's first chunk */
   int chan_threads[PROTO_COUNT];    /* thread count chan_bw was measured at; fewer threads scale it down */
   double simple_full_threads;       /* a Simple block's rate grows with its threads up to this many, then
                                      * stays (0 = not given: in proportion up to chan_threads) */

@@ -250,8 +250,26 @@ static void test_routes(void) {
   os.kind = OPK_SEND;
   dag.op = OP_ALL_GATHER;
   dag.op = OP_SENDRECV;
+  dag.nchannels = 1;
   netmodel_op_cost(m, &dag, &os, &nc3);
   g_assert_cmpfloat(fabs(nc3.cap - p->p2p_chan_bw[PROTO_SIMPLE] * 1e-3), <, 1e-12);
+  /* c channels writing in step slow each other: chunk j runs 1 + loss x (c-1)/(j+1) times slower
+   * (an alltoall counts its channels to every peer it reaches over NVLink, here 3) */
+  g_assert_cmpfloat(p->p2p_lockstep_loss, >, 0);
+  dag.nchannels = 8;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpfloat(fabs(nc3.cap * (1 + 7 * p->p2p_lockstep_loss) - p->p2p_chan_bw[PROTO_SIMPLE] * 1e-3), <, 1e-12);
+  os.step = 3;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpfloat(fabs(nc3.cap * (1 + 7 * p->p2p_lockstep_loss / 4) - p->p2p_chan_bw[PROTO_SIMPLE] * 1e-3), <, 1e-12);
+  os.step = 8;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpfloat(fabs(nc3.cap - p->p2p_chan_bw[PROTO_SIMPLE] * 1e-3), <, 1e-12);
+  dag.op = OP_ALLTOALL;
+  os.step = 0;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpfloat(fabs(nc3.cap * (1 + 23 * p->p2p_lockstep_loss) - p->p2p_chan_bw[PROTO_SIMPLE] * 1e-3), <, 1e-12);
+  dag.op = OP_SENDRECV;
   /* Simple send/recv over NVLink: a channel's first chunk waits for the receiver's buffer and shares
    * first_chunk_link_share of the sender's link with the first chunks of the other channels through
    * it; chunk j shares 1 - (1 - share)/(j + 1) of it; from the ninth chunk on only the link */
