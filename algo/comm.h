@@ -79,7 +79,8 @@ struct comm_decision {
   enum comm_proto proto;
   int nchannels;            /* channels the call ran on (channelHi - channelLo + 1, as NCCL's TUNING
                             * line and profiler report it) */
-  int nthreads;
+  int nthreads;             /* threads that run the call's work (NCCL's nWarps x 32; the launch pads its
+                            * block to at least 128), or the block where the warps are not known */
   int max_channels;         /* NCCL's per-task channel limit (nMaxChannels after tuning) where known,
                             * 0 otherwise: the decomposition then finds the limit that yields
                             * `nchannels` used channels */
