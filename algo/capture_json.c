@@ -244,10 +244,8 @@ static void read_decision(const struct doc *docs, int n, int index, int nranks, 
     dec->algo = a >= 0 ? (enum comm_algo)a : ALGO_NONE;
     dec->proto = p >= 0 ? (enum comm_proto)p : PROTO_COUNT;
     dec->nchannels = cJSON_IsNumber(nch) ? (int)nch->valuedouble : 0;
-    /* The threads that run the work's primitives (NCCL's nWarps); the launch pads the block to at
-     * least NCCL_MIN_NTHREADS (128), which is the fallback when the warps were not recorded. */
-    int warps = cJSON_IsNumber(nw) ? (int)nw->valuedouble : 0;
-    dec->nthreads = warps > 0 ? warps * 32 : cJSON_IsNumber(block) ? (int)block->valuedouble : 128;
+    dec->nthreads = comm_work_threads(cJSON_IsNumber(nw) ? (int)nw->valuedouble : 0,
+                                      cJSON_IsNumber(block) ? (int)block->valuedouble : 0);
     return;
   }
   const cJSON *l;

@@ -1,4 +1,5 @@
-/* comm.c — lifetime of a captured communicator and the transport lookup between two ranks. */
+/* comm.c — lifetime of a captured communicator, the transport lookup between two ranks and the threads a
+ * decision counts. */
 #include "comm.h"
 
 enum comm_transport comm_transport_between(const struct comm_info *c, int a, int b) {
@@ -30,3 +31,5 @@ void comm_info_free(struct comm_info *c) {
   c->transport = NULL;
   c->nchannels = 0;
 }
+
+int comm_work_threads(int nwarps, int block) { return nwarps > 0 ? nwarps * 32 : block > 0 ? block : 128; }

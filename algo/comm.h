@@ -98,6 +98,11 @@ int comm_op_parse(const char *s);
  * trace events spell it; -1 for names that are not one of the five collectives. */
 int comm_op_from_nccl_func(const char *func);
 
+/* A decision's nthreads from what a capture recorded of a collective: the threads that run the work
+ * (NCCL's nWarps x 32) when the warps are known, else the launch's block (padded by NCCL to at least
+ * 128), else 128. */
+int comm_work_threads(int nwarps, int block);
+
 void comm_info_free(struct comm_info *c);
 
 #endif

@@ -322,8 +322,7 @@ void simtime_model_instance(uint64_t comm_id, int nranks, const struct simtime_m
       d.algo = (enum comm_algo)a;
       d.proto = (enum comm_proto)p;
       d.nchannels = t->nchannels;
-      /* the threads that run the work (NCCL's nWarps); the launch pads its block to at least 128 */
-      d.nthreads = t->nwarps > 0 ? t->nwarps * 32 : r0->block > 0 ? r0->block : 128;
+      d.nthreads = comm_work_threads(t->nwarps, r0->block);
       for (int x = 0; x < ALGO_COUNT; x++)
         for (int y = 0; y < PROTO_COUNT; y++) d.cost_us[x][y] = -1;
       if (d.count == 0) continue;

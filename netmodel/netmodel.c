@@ -508,7 +508,8 @@ static double tree_step_rate(const struct netmodel_params *p, const struct op *o
 static void p2p_simple_nvlink_cost(const struct netmodel *m, const struct comm_decision *d, const struct op *op,
                                    struct netmodel_cost *out) {
   out->latency_ps = netmodel_us_to_ps(op->step == 0 ? m->p->p2p_first_lat : m->p->p2p_step_lat);
-  if (op->step >= 0 && op->step < P2P_LOCKSTEP_CHUNKS && d) {
+  if (op->step < 0 || op->step >= P2P_LOCKSTEP_CHUNKS) return;
+  if (d) {
     /* the channels writing in step: the call's channels per peer, times the peers an alltoall
      * reaches over NVLink at once */
     int peers = d->op == OP_ALLTOALL && m->nvl_peers ? MAX(m->nvl_peers[op->rank_src], 1) : 1;
@@ -516,8 +517,7 @@ static void p2p_simple_nvlink_cost(const struct netmodel *m, const struct comm_d
     out->cap /= 1.0 + m->p->p2p_lockstep_loss * (c - 1) / (op->step + 1);
   }
   int hop = out->nres > 0 ? out->res[0] : -1;
-  if (op->step >= 0 && op->step < P2P_LOCKSTEP_CHUNKS && m->p2p_first && hop >= 0 && hop < m->nlinks &&
-      m->p2p_first[hop] >= 0 && out->nres < NETMODEL_MAX_HOPS)
+  if (m->p2p_first && hop >= 0 && hop < m->nlinks && m->p2p_first[hop] >= 0 && out->nres < NETMODEL_MAX_HOPS)
     out->res[out->nres++] = m->p2p_first[hop] + op->step;
 }
 

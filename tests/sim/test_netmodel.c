@@ -149,16 +149,39 @@ static struct topo_system *load_topo(void) {
   return sys;
 }
 
+/* The measured machine (4x H200 on NVSwitch) as a model for an n-rank communicator on nch channels. */
+struct machine {
+  struct netmodel_params *p;
+  struct topo_system *sys;
+  struct comm_info c;
+  struct netmodel *m;
+};
+
+static void machine_open(struct machine *x, int n, int nch) {
+  x->p = load_params();
+  x->sys = load_topo();
+  make_comm(&x->c, n, nch);
+  GError *err = NULL;
+  x->m = netmodel_new(x->p, x->sys, &x->c, &err);
+  g_assert_no_error(err);
+}
+
+static void machine_close(struct machine *x) {
+  netmodel_free(x->m);
+  comm_info_free(&x->c);
+  topo_free(x->sys);
+  netmodel_params_free(x->p);
+}
+
 /* On the NVSwitch machine every pair of ranks is GPU -> NVSwitch -> GPU: two directed links of
  * 18 x 20.6 GB/s (NCCL's SM90 NVLink figure), one leaving the sender, one entering the receiver. */
 static void test_routes(void) {
-  struct netmodel_params *p = load_params();
-  struct topo_system *sys = load_topo();
-  struct comm_info c;
-  make_comm(&c, 4, 2);
+  struct machine x;
+  machine_open(&x, 4, 2);
+  struct netmodel_params *p = x.p;
+  struct comm_info *c = &x.c;
+  struct netmodel *m = x.m;
   GError *err = NULL;
-  struct netmodel *m = netmodel_new(p, sys, &c, &err);
-  g_assert_no_error(err);
   /* 4 GPU->NVS links and 4 NVS->GPU links, then per GPU->NVS link the shares of the first chunks of
    * send/recv channels (below) */
   g_assert_cmpfloat(p->p2p_first_share, >, 0);
@@ -304,14 +327,11 @@ static void test_routes(void) {
   g_assert_cmpuint(nc3.latency_ps, ==, netmodel_us_to_ps(p->step_lat[ROUTE_NVLINK][PROTO_LL]));
   os.protocol = PROTO_SIMPLE;
   /* a rank whose GPU the topology lacks is an error naming it */
-  c.rank_dev[3] = 7;
-  g_assert_null(netmodel_new(p, sys, &c, &err));
+  c->rank_dev[3] = 7;
+  g_assert_null(netmodel_new(p, x.sys, c, &err));
   g_assert_nonnull(strstr(err->message, "rank 3"));
   g_clear_error(&err);
-  netmodel_free(m);
-  comm_info_free(&c);
-  topo_free(sys);
-  netmodel_params_free(p);
+  machine_close(&x);
 }
 
 /* Two copies of the machine: an NVLS op of a rank on the second node loads that rank's NVLink port, the
@@ -401,19 +421,17 @@ static char *simulate_to_timeline(const struct netmodel *m, const struct comm_in
  * byte for byte; the time is bounded below by the bandwidth the ring needs (2(n-1)/n x size over the
  * 370.8 GB/s link) and above by twice that. */
 static void test_call_determinism(void) {
-  struct netmodel_params *p = load_params();
-  struct topo_system *sys = load_topo();
-  struct comm_info c;
-  make_comm(&c, 4, 24);
-  GError *err = NULL;
-  struct netmodel *m = netmodel_new(p, sys, &c, &err);
-  g_assert_no_error(err);
+  struct machine x;
+  machine_open(&x, 4, 24);
+  struct netmodel_params *p = x.p;
+  struct comm_info *c = &x.c;
+  struct netmodel *m = x.m;
   struct comm_decision d = {.op = OP_ALL_REDUCE, .bytes = 64 << 20, .nccl_bytes = 64 << 20, .count = 16 << 20,
                             .type_size = 4, .algo = ALGO_RING, .proto = PROTO_SIMPLE, .nchannels = 24,
                             .nthreads = 544};
   uint64_t t1, t2;
-  char *a = simulate_to_timeline(m, &c, &d, &t1);
-  char *b = simulate_to_timeline(m, &c, &d, &t2);
+  char *a = simulate_to_timeline(m, c, &d, &t1);
+  char *b = simulate_to_timeline(m, c, &d, &t2);
   g_assert_cmpuint(t1, ==, t2);
   g_assert_cmpstr(a, ==, b);
   g_assert_nonnull(strstr(a, "\"traceEvents\""));
@@ -422,10 +440,7 @@ static void test_call_determinism(void) {
   g_assert_cmpfloat(t1 / 1e6, <, 2 * floor_us);
   g_free(a);
   g_free(b);
-  netmodel_free(m);
-  comm_info_free(&c);
-  topo_free(sys);
-  netmodel_params_free(p);
+  machine_close(&x);
 }
 
 /* Steady-state extrapolation gives the time of the whole simulation: every kind of looped call on the
@@ -497,13 +512,12 @@ static void test_steady_state(void) {
  * one call on its own takes three (one per hop). A
  * ring all_reduce waits for data from every rank each call: its period is its makespan. */
 static void test_back_to_back(void) {
-  struct netmodel_params *p = load_params();
-  struct topo_system *sys = load_topo();
-  struct comm_info c;
-  make_comm(&c, 4, 1);
+  struct machine x;
+  machine_open(&x, 4, 1);
+  struct netmodel_params *p = x.p;
+  struct comm_info *c = &x.c;
+  struct netmodel *m = x.m;
   GError *err = NULL;
-  struct netmodel *m = netmodel_new(p, sys, &c, &err);
-  g_assert_no_error(err);
   double fixed = p->kernel_start + p->kernel_end;
   struct {
     enum comm_op op;
@@ -519,7 +533,7 @@ static void test_back_to_back(void) {
                               .algo = ALGO_RING, .proto = cases[i].proto, .nchannels = 1, .nthreads = 512};
     struct plan_options po = {0};
     struct sim_call sc;
-    g_assert_cmpint(sim_decision_run(m, &c, &d, &po, 1, NULL, 0, &sc, &err), ==, 0);
+    g_assert_cmpint(sim_decision_run(m, c, &d, &po, 1, NULL, 0, &sc, &err), ==, 0);
     g_assert_no_error(err);
     if (g_test_verbose())
       g_printerr("%s %s: makespan %.3f us, period %.3f us (expected %.3f)\n", comm_op_name(d.op),
@@ -533,10 +547,7 @@ static void test_back_to_back(void) {
       g_assert_cmpuint(sc.period_ps, ==, sc.device_ps);
     }
   }
-  netmodel_free(m);
-  comm_info_free(&c);
-  topo_free(sys);
-  netmodel_params_free(p);
+  machine_close(&x);
 }
 
 int main(int argc, char **argv) {
