@@ -246,6 +246,8 @@ static void read_decision(const struct doc *docs, int n, int index, int nranks, 
     dec->nchannels = cJSON_IsNumber(nch) ? (int)nch->valuedouble : 0;
     dec->nthreads = comm_work_threads(cJSON_IsNumber(nw) ? (int)nw->valuedouble : 0,
                                       cJSON_IsNumber(block) ? (int)block->valuedouble : 0);
+    const cJSON *root = cJSON_GetObjectItemCaseSensitive(coll, "root");
+    if ((dec->op == OP_BROADCAST || dec->op == OP_REDUCE) && cJSON_IsNumber(root)) dec->root = (int)root->valuedouble;
     return;
   }
   const cJSON *l;

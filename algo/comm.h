@@ -25,6 +25,14 @@ enum comm_op {
   OP_ALL_REDUCE, OP_ALL_GATHER, OP_REDUCE_SCATTER, OP_BROADCAST, OP_REDUCE, OP_ALLTOALL, OP_SENDRECV,
   OP_COUNT
 };
+/* Element types in NCCL's numbering (ncclDataType_t), named as nccl-tests names them (-d). */
+enum comm_dtype {
+  DTYPE_INT8, DTYPE_UINT8, DTYPE_INT32, DTYPE_UINT32, DTYPE_INT64, DTYPE_UINT64, DTYPE_HALF, DTYPE_FLOAT,
+  DTYPE_DOUBLE, DTYPE_BFLOAT16, DTYPE_F8E4M3, DTYPE_F8E5M2, DTYPE_COUNT
+};
+/* Reduction operators in NCCL's numbering (ncclRedOp_t) up to avg; REDOP_MULSUM is nccl-tests' name for
+ * an operator made with ncclRedOpCreatePreMulSum (NCCL numbers those per communicator). */
+enum comm_redop { REDOP_SUM, REDOP_PROD, REDOP_MAX, REDOP_MIN, REDOP_AVG, REDOP_MULSUM, REDOP_COUNT };
 /* How two ranks of a channel are connected, as NCCL set it up. */
 enum comm_transport { TRANSPORT_P2P = 0, TRANSPORT_SHM = 1, TRANSPORT_NET = 2, TRANSPORT_COLLNET = 3,
                       TRANSPORT_NVLS = 4,
@@ -94,6 +102,11 @@ const char *comm_op_name(enum comm_op op);      /* "all_reduce", ... (nccl-tests
 int comm_algo_parse(const char *s);             /* -1 when unknown */
 int comm_proto_parse(const char *s);
 int comm_op_parse(const char *s);
+const char *comm_dtype_name(enum comm_dtype t);  /* "float", "bfloat16", "f8e4m3", ... */
+int comm_dtype_size(enum comm_dtype t);          /* bytes per element */
+int comm_dtype_parse(const char *s);             /* -1 when unknown */
+const char *comm_redop_name(enum comm_redop r);  /* "sum", "prod", "max", "min", "avg", "mulsum" */
+int comm_redop_parse(const char *s);             /* -1 when unknown */
 /* NCCL's own function name of a collective ("AllReduce", "ReduceScatter", ...), as its profiler and
  * trace events spell it; -1 for names that are not one of the five collectives. */
 int comm_op_from_nccl_func(const char *func);

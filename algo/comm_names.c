@@ -1,4 +1,5 @@
-/* comm_names.c — names of algorithms, protocols and operations as NCCL and nccl-tests spell them. */
+/* comm_names.c — names of algorithms, protocols, operations, element types and reduction operators as
+ * NCCL and nccl-tests spell them. */
 #include <string.h>
 #include "comm.h"
 
@@ -6,10 +7,17 @@ static const char *algo_names[ALGO_COUNT] = {"TREE", "RING", "COLLNET_DIRECT", "
 static const char *proto_names[PROTO_COUNT] = {"LL", "LL128", "SIMPLE"};
 static const char *op_names[OP_COUNT] = {"all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduce",
                                           "alltoall", "sendrecv"};
+static const char *dtype_names[DTYPE_COUNT] = {"int8", "uint8", "int32", "uint32", "int64", "uint64",
+                                               "half", "float", "double", "bfloat16", "f8e4m3", "f8e5m2"};
+static const int dtype_sizes[DTYPE_COUNT] = {1, 1, 4, 4, 8, 8, 2, 4, 8, 2, 1, 1};
+static const char *redop_names[REDOP_COUNT] = {"sum", "prod", "max", "min", "avg", "mulsum"};
 
 const char *comm_algo_name(enum comm_algo a) { return (unsigned)a < ALGO_COUNT ? algo_names[a] : "NONE"; }
 const char *comm_proto_name(enum comm_proto p) { return (unsigned)p < PROTO_COUNT ? proto_names[p] : "?"; }
 const char *comm_op_name(enum comm_op op) { return (unsigned)op < OP_COUNT ? op_names[op] : "?"; }
+const char *comm_dtype_name(enum comm_dtype t) { return (unsigned)t < DTYPE_COUNT ? dtype_names[t] : "?"; }
+int comm_dtype_size(enum comm_dtype t) { return (unsigned)t < DTYPE_COUNT ? dtype_sizes[t] : 4; }
+const char *comm_redop_name(enum comm_redop r) { return (unsigned)r < REDOP_COUNT ? redop_names[r] : "?"; }
 
 static int lookup(const char *s, const char **names, int n) {
   for (int i = 0; s && i < n; i++)
@@ -19,6 +27,8 @@ static int lookup(const char *s, const char **names, int n) {
 int comm_algo_parse(const char *s) { return lookup(s, algo_names, ALGO_COUNT); }
 int comm_proto_parse(const char *s) { return lookup(s, proto_names, PROTO_COUNT); }
 int comm_op_parse(const char *s) { return lookup(s, op_names, OP_COUNT); }
+int comm_dtype_parse(const char *s) { return lookup(s, dtype_names, DTYPE_COUNT); }
+int comm_redop_parse(const char *s) { return lookup(s, redop_names, REDOP_COUNT); }
 
 int comm_op_from_nccl_func(const char *func) {
   static const struct { const char *name; enum comm_op op; } map[] = {

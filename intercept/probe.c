@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include "capture.h"
 #include "capture_nccl_abi.h"
+#include "comm.h"
 
 #ifndef CCSIM_NCCL_LIB
 #define CCSIM_NCCL_LIB "libnccl.so.2"
@@ -36,8 +37,8 @@
 /* ---- the NCCL API, declared from its public ABI (nccl.h) ---- */
 typedef struct { char internal[128]; } nccl_unique_id;
 typedef void *nccl_comm_t;
-enum { NCCL_INT8 = 0, NCCL_FLOAT16 = 6, NCCL_FLOAT32 = 7, NCCL_FLOAT64 = 8 };
-enum { NCCL_SUM = 0 };
+/* Element types and reduction operators use NCCL's numbering: enum comm_dtype and enum comm_redop. */
+enum { NCCL_SCALAR_HOST_IMMEDIATE = 1 };
 
 struct nccl_api {
   void *lib;
@@ -59,6 +60,7 @@ struct nccl_api {
   int (*recv)(void *, size_t, int, int, nccl_comm_t, void *);
   int (*mem_alloc)(void **, size_t);
   int (*mem_free)(void *);
+  int (*redop_create_premulsum)(int *, void *, int, int, nccl_comm_t);
 };
 
 /* ---- the fake driver, for making a device current on a thread ---- */
@@ -79,9 +81,11 @@ static struct nccl_api nccl;
 static struct cu_api cu;
 static capture_begin_call_fn begin_call;
 
-static int opt_nodes = 1, opt_node = 0, opt_gpus = 0, opt_type_size = 4, opt_abort = -1;
+static int opt_nodes = 1, opt_node = 0, opt_gpus = 0, opt_type_size = 0, opt_root = 0, opt_abort = -1;
 static double opt_init_timeout = 120, opt_call_timeout = 60;
-static char *opt_nccl, *opt_op, *opt_sizes, *opt_out, *opt_id_file;
+static char *opt_nccl, *opt_op, *opt_sizes, *opt_out, *opt_id_file, *opt_type, *opt_redop;
+static enum comm_dtype dtype = DTYPE_FLOAT;
+static enum comm_redop redop = REDOP_SUM;
 static int nranks, op_kind;
 static struct request *requests;
 static int nrequests;
@@ -171,6 +175,7 @@ static void load_nccl(const char *path) {
   LOAD(recv, "ncclRecv");
   LOAD(mem_alloc, "ncclMemAlloc");
   LOAD(mem_free, "ncclMemFree");
+  LOAD(redop_create_premulsum, "ncclRedOpCreatePreMulSum");
 }
 
 static void load_platform(int nccl_version) {
@@ -199,19 +204,37 @@ static int parse_op(const char *s) {
   return -1;
 }
 
-static int nccl_type(int ts) {
+/* --type-size alone (older callers): the type nccl-tests would use for that width. */
+static enum comm_dtype dtype_of_size(int ts) {
   switch (ts) {
-  case 1: return NCCL_INT8;
-  case 2: return NCCL_FLOAT16;
-  case 8: return NCCL_FLOAT64;
-  default: return NCCL_FLOAT32;
+  case 1: return DTYPE_INT8;
+  case 2: return DTYPE_HALF;
+  case 8: return DTYPE_DOUBLE;
+  default: return DTYPE_FLOAT;
   }
+}
+
+/* The NCCL operator for a call on `comm`: built-in ones by number; mulsum is made once per communicator
+ * (ncclRedOpCreatePreMulSum, with a host scalar as nccl-tests passes it), kept per GPU index of this
+ * process (`slot`), so each rank thread touches only its own entry. */
+static int *premulsum_ops;
+static nccl_comm_t *premulsum_comms;
+
+static int nccl_redop(nccl_comm_t comm, int slot) {
+  if (redop != REDOP_MULSUM) return (int)redop;
+  if (premulsum_comms[slot] != comm) {
+    double scalar = 1.0; /* 8 bytes, wide enough for any element type: only the operator's kind matters */
+    nccl_check(nccl.redop_create_premulsum(&premulsum_ops[slot], &scalar, (int)dtype, NCCL_SCALAR_HOST_IMMEDIATE, comm),
+               "ncclRedOpCreatePreMulSum");
+    premulsum_comms[slot] = comm;
+  }
+  return premulsum_ops[slot];
 }
 
 /* nccl-tests' size column -> element count per call and the size NCCL's tuning sees. */
 static struct request make_request(size_t size) {
   struct request r = {0};
-  size_t ts = (size_t)opt_type_size, n = (size_t)nranks;
+  size_t ts = (size_t)comm_dtype_size(dtype), n = (size_t)nranks;
   switch (op_kind) {
   case P_ALL_GATHER:
   case P_REDUCE_SCATTER:
@@ -246,20 +269,25 @@ static void parse_sizes(void) {
   g_strfreev(parts);
 }
 
-/* Issue one rank's part of call k (inside the caller's group). */
-static void issue(nccl_comm_t comm, int rank, const struct request *r, void *sbuf, void *rbuf) {
-  int t = nccl_type(opt_type_size);
+/* Issue one rank's part of call k (inside the caller's group); `slot`: the GPU's index in this process. */
+static void issue(nccl_comm_t comm, int rank, int slot, const struct request *r, void *sbuf, void *rbuf) {
+  int t = (int)dtype;
+  size_t ts = (size_t)comm_dtype_size(dtype);
   switch (op_kind) {
-  case P_ALL_REDUCE: nccl_check(nccl.all_reduce(sbuf, rbuf, r->count, t, NCCL_SUM, comm, NULL), "ncclAllReduce"); break;
+  case P_ALL_REDUCE:
+    nccl_check(nccl.all_reduce(sbuf, rbuf, r->count, t, nccl_redop(comm, slot), comm, NULL), "ncclAllReduce");
+    break;
   case P_ALL_GATHER: nccl_check(nccl.all_gather(sbuf, rbuf, r->count, t, comm, NULL), "ncclAllGather"); break;
   case P_REDUCE_SCATTER:
-    nccl_check(nccl.reduce_scatter(sbuf, rbuf, r->count, t, NCCL_SUM, comm, NULL), "ncclReduceScatter");
+    nccl_check(nccl.reduce_scatter(sbuf, rbuf, r->count, t, nccl_redop(comm, slot), comm, NULL), "ncclReduceScatter");
     break;
-  case P_BROADCAST: nccl_check(nccl.broadcast(sbuf, rbuf, r->count, t, 0, comm, NULL), "ncclBroadcast"); break;
-  case P_REDUCE: nccl_check(nccl.reduce(sbuf, rbuf, r->count, t, NCCL_SUM, 0, comm, NULL), "ncclReduce"); break;
+  case P_BROADCAST: nccl_check(nccl.broadcast(sbuf, rbuf, r->count, t, opt_root, comm, NULL), "ncclBroadcast"); break;
+  case P_REDUCE:
+    nccl_check(nccl.reduce(sbuf, rbuf, r->count, t, nccl_redop(comm, slot), opt_root, comm, NULL), "ncclReduce");
+    break;
   case P_ALLTOALL:
     for (int p = 0; p < nranks; p++) {
-      size_t off = (size_t)p * r->count * opt_type_size;
+      size_t off = (size_t)p * r->count * ts;
       nccl_check(nccl.send((char *)sbuf + off, r->count, t, p, comm, NULL), "ncclSend");
       nccl_check(nccl.recv((char *)rbuf + off, r->count, t, p, comm, NULL), "ncclRecv");
     }
@@ -311,10 +339,10 @@ static int need_p2p_discovery(void) {
   return !nrequests || (op_kind != P_SENDRECV && op_kind != P_ALLTOALL);
 }
 static void p2p_discovery(nccl_comm_t comm, int rank, void *sbuf, void *rbuf) {
-  nccl_check(nccl.send(sbuf, 1, NCCL_FLOAT32, rank, comm, NULL), "ncclSend");
-  nccl_check(nccl.recv(rbuf, 1, NCCL_FLOAT32, rank, comm, NULL), "ncclRecv");
-  if (nranks > 1 && rank == 0) nccl_check(nccl.send(sbuf, 1, NCCL_FLOAT32, 1, comm, NULL), "ncclSend");
-  if (nranks > 1 && rank == 1) nccl_check(nccl.recv(rbuf, 1, NCCL_FLOAT32, 0, comm, NULL), "ncclRecv");
+  nccl_check(nccl.send(sbuf, 1, DTYPE_FLOAT, rank, comm, NULL), "ncclSend");
+  nccl_check(nccl.recv(rbuf, 1, DTYPE_FLOAT, rank, comm, NULL), "ncclRecv");
+  if (nranks > 1 && rank == 0) nccl_check(nccl.send(sbuf, 1, DTYPE_FLOAT, 1, comm, NULL), "ncclSend");
+  if (nranks > 1 && rank == 1) nccl_check(nccl.recv(rbuf, 1, DTYPE_FLOAT, 0, comm, NULL), "ncclRecv");
 }
 
 /* ---- one node, one thread: ncclCommInitAll ---- */
@@ -346,7 +374,7 @@ static void run_single(void) {
     wd_arm(opt_call_timeout, phase);
     begin_call(k);
     nccl_check(nccl.group_start(), "ncclGroupStart");
-    for (int d = 0; d < g; d++) issue(comms[d], d, r, sbufs[d], rbufs[d]);
+    for (int d = 0; d < g; d++) issue(comms[d], d, d, r, sbufs[d], rbufs[d]);
     nccl_check(nccl.group_end(), "ncclGroupEnd");
     begin_call(-1);
   }
@@ -385,7 +413,7 @@ static void *rank_main(void *arg) {
     pthread_barrier_wait(&call_barrier);
     begin_call(k);
     nccl_check(nccl.group_start(), "ncclGroupStart");
-    issue(t->comm, t->rank, r, t->sbuf, t->rbuf);
+    issue(t->comm, t->rank, t->dev, r, t->sbuf, t->rbuf);
     nccl_check(nccl.group_end(), "ncclGroupEnd");
     begin_call(-1);
   }
@@ -451,7 +479,7 @@ static void write_output(int nccl_version, double init_s, double run_s) {
           nccl_version);
   fprintf(f, "  \"node\": %d,\n  \"nodes\": %d,\n  \"gpus\": %d,\n  \"nranks\": %d,\n", opt_node, opt_nodes, opt_gpus, nranks);
   fprintf(f, "  \"op\": \"%s\",\n  \"type_size\": %d,\n  \"init_seconds\": %.3f,\n  \"run_seconds\": %.3f,\n"
-             "  \"requests\": [", op_names[op_kind], opt_type_size, init_s, run_s);
+             "  \"requests\": [", op_names[op_kind], comm_dtype_size(dtype), init_s, run_s);
   for (int i = 0; i < nrequests; i++)
     fprintf(f, "%s\n    {\"index\": %d, \"bytes\": %zu, \"nccl_bytes\": %zu, \"count\": %zu}", i ? "," : "", i,
             requests[i].bytes, requests[i].nccl_bytes, requests[i].count);
@@ -480,7 +508,10 @@ int main(int argc, char **argv) {
     {"nccl", 0, 0, G_OPTION_ARG_FILENAME, &opt_nccl, "NCCL library to run (default: $CCSIM_NCCL or " CCSIM_NCCL_LIB ")", "PATH"},
     {"op", 0, 0, G_OPTION_ARG_STRING, &opt_op, "operation: all_reduce, all_gather, reduce_scatter, broadcast, reduce, alltoall, sendrecv", "OP"},
     {"sizes", 0, 0, G_OPTION_ARG_STRING, &opt_sizes, "comma-separated sizes in nccl-tests' convention (none: init and one minimal call)", "LIST"},
-    {"type-size", 0, 0, G_OPTION_ARG_INT, &opt_type_size, "bytes per element: 1, 2, 4 (default) or 8", "N"},
+    {"type", 0, 0, G_OPTION_ARG_STRING, &opt_type, "element type as nccl-tests names it (-d): float (default), half, bfloat16, double, int8, ...", "TYPE"},
+    {"type-size", 0, 0, G_OPTION_ARG_INT, &opt_type_size, "instead of --type: bytes per element, 1 (int8), 2 (half), 4 (float) or 8 (double)", "N"},
+    {"redop", 0, 0, G_OPTION_ARG_STRING, &opt_redop, "reduction operator: sum (default), prod, max, min, avg, mulsum", "OP"},
+    {"root", 0, 0, G_OPTION_ARG_INT, &opt_root, "root rank of broadcast and reduce (default 0)", "R"},
     {"nodes", 0, 0, G_OPTION_ARG_INT, &opt_nodes, "virtual nodes in the job (default: $CCSIM_NODES or 1)", "N"},
     {"node", 0, 0, G_OPTION_ARG_INT, &opt_node, "which node this process is (default: $CCSIM_NODE or 0)", "I"},
     {"gpus", 0, 0, G_OPTION_ARG_INT, &opt_gpus, "GPUs of this node to use (default: all the platform presents)", "G"},
@@ -510,9 +541,21 @@ int main(int argc, char **argv) {
   }
   op_kind = parse_op(opt_op ? opt_op : "all_reduce");
   if (op_kind < 0) { fprintf(stderr, "ccsim-probe: unknown operation '%s'\n", opt_op); return PROBE_EXIT_USAGE; }
-  if (opt_type_size != 1 && opt_type_size != 2 && opt_type_size != 4 && opt_type_size != 8) {
+  if (opt_type_size && opt_type_size != 1 && opt_type_size != 2 && opt_type_size != 4 && opt_type_size != 8) {
     fprintf(stderr, "ccsim-probe: --type-size must be 1, 2, 4 or 8\n");
     return PROBE_EXIT_USAGE;
+  }
+  if (opt_type) {
+    int t = comm_dtype_parse(opt_type);
+    if (t < 0) { fprintf(stderr, "ccsim-probe: unknown element type '%s'\n", opt_type); return PROBE_EXIT_USAGE; }
+    dtype = (enum comm_dtype)t;
+  } else if (opt_type_size) {
+    dtype = dtype_of_size(opt_type_size);
+  }
+  if (opt_redop) {
+    int o = comm_redop_parse(opt_redop);
+    if (o < 0) { fprintf(stderr, "ccsim-probe: unknown reduction operator '%s'\n", opt_redop); return PROBE_EXIT_USAGE; }
+    redop = (enum comm_redop)o;
   }
 
   pthread_t wd;
@@ -531,6 +574,9 @@ int main(int argc, char **argv) {
   }
   if (opt_gpus <= 0) die(PROBE_EXIT_USAGE, "the topology presents no GPUs");
   nranks = opt_nodes * opt_gpus;
+  if (opt_root < 0 || opt_root >= nranks) die(PROBE_EXIT_USAGE, "--root %d is not a rank of the %d ranks", opt_root, nranks);
+  premulsum_ops = g_new0(int, opt_gpus);
+  premulsum_comms = g_new0(nccl_comm_t, opt_gpus);
   parse_sizes();
 
   double t0 = now_s();

@@ -10,8 +10,8 @@
 
 int cmd_bench(int argc, char **argv) {
   gchar *topo = NULL, *op_name = NULL, *min_s = NULL, *max_s = NULL, *timeline = NULL, *params = NULL,
-        *nccl = NULL, *incr_s = NULL;
-  gint nodes = 1, gpus = 0, factor = 2, iters = 20, warmup = 1, coarse = 0, per_thread = 0;
+        *nccl = NULL, *incr_s = NULL, *dtype = NULL, *redop = NULL;
+  gint nodes = 1, gpus = 0, factor = 2, iters = 20, warmup = 1, coarse = 0, per_thread = 0, root = 0;
   gboolean verbose = FALSE, quiet = FALSE;
   GOptionEntry entries[] = {
     {"topo", 't', 0, G_OPTION_ARG_FILENAME, &topo, "node topology XML (NCCL format), required", "FILE"},
@@ -21,6 +21,11 @@ int cmd_bench(int argc, char **argv) {
     {"maxbytes", 'e', 0, G_OPTION_ARG_STRING, &max_s, "largest size (default 128M)", "N"},
     {"stepfactor", 'f', 0, G_OPTION_ARG_INT, &factor, "multiply the size by F between points (default 2)", "F"},
     {"stepbytes", 'i', 0, G_OPTION_ARG_STRING, &incr_s, "add N bytes between points instead of multiplying", "N"},
+    {"datatype", 'd', 0, G_OPTION_ARG_STRING, &dtype, "element type as nccl-tests names it: float (default), "
+     "half, bfloat16, double, int8, uint8, int32, uint32, int64, uint64, f8e4m3, f8e5m2", "TYPE"},
+    {"redop", 0, 0, G_OPTION_ARG_STRING, &redop, "reduction operator (nccl-tests' -o): sum (default), prod, max, "
+     "min, avg, mulsum", "OP"},
+    {"root", 'r', 0, G_OPTION_ARG_INT, &root, "root rank of broadcast and reduce (default 0)", "R"},
     {"nodes", 'N', 0, G_OPTION_ARG_INT, &nodes, "virtual nodes (default 1)", "N"},
     {"gpus", 'g', 0, G_OPTION_ARG_INT, &gpus, "GPUs per node (default: all in the topology)", "G"},
     {"gpus-per-thread", 0, 0, G_OPTION_ARG_INT, &per_thread, "GPUs one host thread drives, as nccl-tests' -g "
@@ -45,7 +50,8 @@ int cmd_bench(int argc, char **argv) {
     "channel choice for every size, decomposes each call into point-to-point steps and times them on the\n"
     "network model. Output has nccl-tests' layout (size, count, type, redop, root, time, algbw, busbw,\n"
     "#wrong; out-of-place and in-place) and busbw factors. NCCL_* variables (NCCL_ALGO, NCCL_PROTO,\n"
-    "NCCL_MAX_NCHANNELS, NCCL_BUFFSIZE, ...) pass through to NCCL.");
+    "NCCL_MAX_NCHANNELS, NCCL_BUFFSIZE, ...) pass through to NCCL. NCCL sees the element type, reduction\n"
+    "operator and root given, so its own restrictions (NVLS and CollNet support per type and operator) apply.");
   g_option_context_add_main_entries(ctx, entries, NULL);
   GError *err = NULL;
   int rc = 2;
@@ -57,6 +63,19 @@ int cmd_bench(int argc, char **argv) {
   int op = op_name ? comm_op_parse(op_name) : OP_ALL_REDUCE;
   if (op < 0) {
     fprintf(stderr, "%s: unknown operation '%s' (all_reduce, all_gather, reduce_scatter, broadcast, reduce, alltoall, sendrecv)\n", argv[0], op_name);
+    goto out;
+  }
+  if (dtype && comm_dtype_parse(dtype) < 0) {
+    fprintf(stderr, "%s: unknown element type '%s' (int8, uint8, int32, uint32, int64, uint64, half, float, double, "
+            "bfloat16, f8e4m3, f8e5m2)\n", argv[0], dtype);
+    goto out;
+  }
+  if (redop && comm_redop_parse(redop) < 0) {
+    fprintf(stderr, "%s: unknown reduction operator '%s' (sum, prod, max, min, avg, mulsum)\n", argv[0], redop);
+    goto out;
+  }
+  if (root < 0) {
+    fprintf(stderr, "%s: --root must be a rank (>= 0)\n", argv[0]);
     goto out;
   }
   size_t minb = 8, maxb = 128u << 20, incr = 0;
@@ -81,8 +100,8 @@ int cmd_bench(int argc, char **argv) {
   }
   struct sweep_request req = {
     .topo_path = topo, .nodes = nodes, .gpus = gpus, .op = op, .sizes = (size_t *)(void *)sizes->data,
-    .nsizes = (int)sizes->len, .type_size = 4, .params_path = params, .nccl_path = nccl,
-    .timeline_path = timeline, .coarse = coarse, .verbose = verbose, .progress = !quiet && sizes->len > 0,
+    .nsizes = (int)sizes->len, .type_size = 4, .dtype = dtype, .redop = redop, .root = root,
+    .params_path = params, .nccl_path = nccl, .timeline_path = timeline, .coarse = coarse, .verbose = verbose, .progress = !quiet && sizes->len > 0,
     .gpus_per_thread = per_thread,
   };
   struct sweep_result res;
@@ -101,7 +120,8 @@ int cmd_bench(int argc, char **argv) {
   double factor_bw = nt_busbw_factor(op, res.nranks);
   for (int i = 0; i < res.npoints; i++) {
     struct sweep_point *p = &res.points[i];
-    nt_print_row(stdout, op, res.nranks, p->size, p->count, "float", p->time_us[0], p->time_us[1]);
+    nt_print_row(stdout, op, res.nranks, p->size, p->count, dtype ? dtype : "float", redop, root, p->time_us[0],
+                 p->time_us[1]);
     for (int k = 0; k < 2; k++) {
       if (p->time_us[k] > 0) busbw_sum += (double)p->size / 1e3 / p->time_us[k] * factor_bw;
       nbw++;
@@ -126,5 +146,7 @@ out:
   g_free(timeline);
   g_free(params);
   g_free(nccl);
+  g_free(dtype);
+  g_free(redop);
   return rc;
 }

@@ -14,6 +14,63 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* One sweep of a log: the rows of one element type, reduction operator and root. */
+struct compare_group {
+  char type[16], redop[16]; /* redop "" for operations that do not reduce */
+  int root;
+  int first_line;
+  GArray *sizes;            /* size_t: the rows' sizes, in log order */
+  GArray *rows;             /* guint: the rows' indices in the log */
+};
+
+static void compare_group_free(gpointer p) {
+  struct compare_group *g = p;
+  g_array_free(g->sizes, TRUE);
+  g_array_free(g->rows, TRUE);
+  g_free(g);
+}
+
+static struct compare_group *compare_group_for(GPtrArray *groups, int op, const struct nt_row *r) {
+  const char *type = r->type[0] ? r->type : "float";
+  /* all_gather, broadcast and alltoall print "none"; a log without the column means sum */
+  const char *redop = !strcmp(nt_redop((enum comm_op)op), "none") ? "" : r->redop[0] ? r->redop : "sum";
+  int root = op == OP_BROADCAST || op == OP_REDUCE ? (r->root > 0 ? r->root : 0) : 0;
+  for (guint i = 0; i < groups->len; i++) {
+    struct compare_group *g = g_ptr_array_index(groups, i);
+    if (!strcmp(g->type, type) && !strcmp(g->redop, redop) && g->root == root) return g;
+  }
+  struct compare_group *g = g_new0(struct compare_group, 1);
+  g_strlcpy(g->type, type, sizeof g->type);
+  g_strlcpy(g->redop, redop, sizeof g->redop);
+  g->root = root;
+  g->first_line = r->line;
+  g->sizes = g_array_new(FALSE, FALSE, sizeof(size_t));
+  g->rows = g_array_new(FALSE, FALSE, sizeof(guint));
+  g_ptr_array_add(groups, g);
+  return g;
+}
+
+/* The group's rows, measured against simulated, each |error| appended to errs. */
+static void print_group(const struct nt_log *log, const struct compare_group *g, const struct sweep_result *res,
+                        GArray *errs) {
+  for (int i = 0; i < res->npoints; i++) {
+    const struct nt_row *r = &g_array_index(log->rows, struct nt_row, g_array_index(g->rows, guint, i));
+    const struct sweep_point *p = &res->points[i];
+    double e[2];
+    for (int k = 0; k < 2; k++) {
+      e[k] = r->time_us[k] > 0 ? (p->time_us[k] - r->time_us[k]) / r->time_us[k] * 100 : NAN;
+      if (!isnan(e[k])) {
+        double a = fabs(e[k]);
+        g_array_append_val(errs, a);
+      }
+    }
+    const struct comm_decision *d = &p->decision;
+    printf("  %12zu %6s %6s %3d  %10.2f %10.2f %+7.1f%%  %10.2f %10.2f %+7.1f%%\n", r->size,
+           d->algo >= 0 ? comm_algo_name(d->algo) : "P2P", comm_proto_name(d->proto), d->nchannels, r->time_us[0],
+           p->time_us[0], e[0], r->time_us[1], p->time_us[1], e[1]);
+  }
+}
+
 int cmd_compare(int argc, char **argv) {
   gchar *topo = NULL, *op_name = NULL, *params = NULL, *nccl = NULL;
   gint nodes = 0, gpus = 0, coarse = 0;
@@ -116,61 +173,71 @@ int cmd_compare(int argc, char **argv) {
     }
     g_free(name);
   }
-  GArray *sizes = g_array_new(FALSE, FALSE, sizeof(size_t));
-  GArray *rows = g_array_new(FALSE, FALSE, sizeof(guint));
+  /* nccl-tests -d all, -o all and -r -1 put several sweeps in one log: each (type, redop, root) is one. */
+  GPtrArray *groups = g_ptr_array_new_with_free_func(compare_group_free);
   for (guint i = 0; i < log.rows->len; i++) {
     const struct nt_row *r = &g_array_index(log.rows, struct nt_row, i);
     if (r->size == 0) continue;
-    g_array_append_val(sizes, r->size);
-    g_array_append_val(rows, i);
+    struct compare_group *g = compare_group_for(groups, op, r);
+    g_array_append_val(g->sizes, r->size);
+    g_array_append_val(g->rows, i);
   }
-  struct sweep_request req = {
-    .topo_path = topo, .nodes = nodes, .gpus = gpus, .op = op, .sizes = (size_t *)(void *)sizes->data,
-    .nsizes = (int)sizes->len, .type_size = 4, .params_path = params, .nccl_path = nccl, .coarse = coarse,
-    .verbose = verbose, .progress = !quiet, .gpus_per_thread = log.gpus_per_thread,
-  };
-  struct sweep_result res;
-  if (sizes->len == 0) {
+  if (groups->len == 0) {
     fprintf(stderr, "%s: %s: no non-empty rows to compare\n", argv[0], argv[1]);
-  } else if (sweep_run(&req, &res, &err) != 0) {
-    fprintf(stderr, "%s: %s\n", argv[0], err->message);
-  } else {
-    printf("# ccsim compare: %s, %s, %d ranks (%d node(s) x %d GPUs), model %s\n", argv[1], comm_op_name(op),
-           res.nranks, nodes, gpus, res.params_name);
-    printf("# %12s %6s %6s %3s  %10s %10s %8s  %10s %10s %8s\n", "size", "algo", "proto", "ch", "meas_oop_us",
-           "sim_oop_us", "err%", "meas_ip_us", "sim_ip_us", "err%");
-    GArray *errs = g_array_new(FALSE, FALSE, sizeof(double));
-    for (int i = 0; i < res.npoints; i++) {
-      const struct nt_row *r = &g_array_index(log.rows, struct nt_row, g_array_index(rows, guint, i));
-      const struct sweep_point *p = &res.points[i];
-      double e[2];
-      for (int k = 0; k < 2; k++) {
-        e[k] = r->time_us[k] > 0 ? (p->time_us[k] - r->time_us[k]) / r->time_us[k] * 100 : NAN;
-        if (!isnan(e[k])) {
-          double a = fabs(e[k]);
-          g_array_append_val(errs, a);
-        }
-      }
-      const struct comm_decision *d = &p->decision;
-      printf("  %12zu %6s %6s %3d  %10.2f %10.2f %+7.1f%%  %10.2f %10.2f %+7.1f%%\n", r->size,
-             d->algo >= 0 ? comm_algo_name(d->algo) : "P2P", comm_proto_name(d->proto), d->nchannels, r->time_us[0],
-             p->time_us[0], e[0], r->time_us[1], p->time_us[1], e[1]);
-    }
-    g_array_sort(errs, cmp_double);
-    double med = 0, mx = 0;
-    if (errs->len) {
-      guint n = errs->len;
-      med = n % 2 ? g_array_index(errs, double, n / 2)
-                  : (g_array_index(errs, double, n / 2 - 1) + g_array_index(errs, double, n / 2)) / 2;
-      mx = g_array_index(errs, double, n - 1);
-    }
-    printf("# compared %u points: median |error| %.1f%%, max |error| %.1f%%\n", errs->len, med, mx);
-    g_array_free(errs, TRUE);
-    sweep_result_free(&res);
-    rc = 0;
+    goto groups_done;
   }
-  g_array_free(sizes, TRUE);
-  g_array_free(rows, TRUE);
+  for (guint k = 0; k < groups->len; k++) {
+    struct compare_group *g = g_ptr_array_index(groups, k);
+    if (comm_dtype_parse(g->type) < 0) {
+      fprintf(stderr, "%s: %s:%d: unknown element type '%s' (nccl-tests' names: int8, uint8, int32, uint32, int64, "
+              "uint64, half, float, double, bfloat16, f8e4m3, f8e5m2)\n", argv[0], argv[1], g->first_line, g->type);
+      goto groups_done;
+    }
+    if (g->redop[0] && comm_redop_parse(g->redop) < 0) {
+      fprintf(stderr, "%s: %s:%d: unknown reduction operator '%s' (sum, prod, max, min, avg, mulsum)\n", argv[0],
+              argv[1], g->first_line, g->redop);
+      goto groups_done;
+    }
+  }
+  GArray *errs = g_array_new(FALSE, FALSE, sizeof(double));
+  for (guint k = 0; k < groups->len; k++) {
+    struct compare_group *g = g_ptr_array_index(groups, k);
+    struct sweep_request req = {
+      .topo_path = topo, .nodes = nodes, .gpus = gpus, .op = op, .sizes = (size_t *)(void *)g->sizes->data,
+      .nsizes = (int)g->sizes->len, .dtype = g->type, .redop = g->redop[0] ? g->redop : NULL, .root = g->root,
+      .params_path = params, .nccl_path = nccl, .coarse = coarse, .verbose = verbose, .progress = !quiet,
+      .gpus_per_thread = log.gpus_per_thread,
+    };
+    struct sweep_result res;
+    if (sweep_run(&req, &res, &err) != 0) {
+      fprintf(stderr, "%s: %s\n", argv[0], err->message);
+      g_array_free(errs, TRUE);
+      goto groups_done;
+    }
+    if (k == 0) {
+      printf("# ccsim compare: %s, %s, %d ranks (%d node(s) x %d GPUs), model %s\n", argv[1], comm_op_name(op),
+             res.nranks, nodes, gpus, res.params_name);
+      printf("# %12s %6s %6s %3s  %10s %10s %8s  %10s %10s %8s\n", "size", "algo", "proto", "ch", "meas_oop_us",
+             "sim_oop_us", "err%", "meas_ip_us", "sim_ip_us", "err%");
+    }
+    if (groups->len > 1 || strcmp(g->type, "float") || (g->redop[0] && strcmp(g->redop, "sum")) || g->root)
+      printf("# type %s%s%s, root %d\n", g->type, g->redop[0] ? ", redop " : "", g->redop, g->root);
+    print_group(&log, g, &res, errs);
+    sweep_result_free(&res);
+  }
+  g_array_sort(errs, cmp_double);
+  double med = 0, mx = 0;
+  if (errs->len) {
+    guint n = errs->len;
+    med = n % 2 ? g_array_index(errs, double, n / 2)
+                : (g_array_index(errs, double, n / 2 - 1) + g_array_index(errs, double, n / 2)) / 2;
+    mx = g_array_index(errs, double, n - 1);
+  }
+  printf("# compared %u points: median |error| %.1f%%, max |error| %.1f%%\n", errs->len, med, mx);
+  g_array_free(errs, TRUE);
+  rc = 0;
+groups_done:
+  g_ptr_array_free(groups, TRUE);
 out:
   if (err) g_error_free(err);
   nt_log_free(&log);

@@ -19,7 +19,7 @@ static const char *proto_label(const struct comm_decision *d) {
 }
 
 int cmd_decide(int argc, char **argv) {
-  char *topo = NULL, *op_s = NULL, *min_s = NULL, *max_s = NULL, *nccl = NULL;
+  char *topo = NULL, *op_s = NULL, *min_s = NULL, *max_s = NULL, *nccl = NULL, *dtype = NULL, *redop = NULL;
   int nodes = 1, gpus = 0, factor = 2, type_size = 4;
   double timeout = 0;
   gboolean json = FALSE, verbose = FALSE, costs = FALSE;
@@ -31,7 +31,11 @@ int cmd_decide(int argc, char **argv) {
     {"stepfactor", 'f', 0, G_OPTION_ARG_INT, &factor, "multiply the size by this between steps (default 2)", "F"},
     {"nodes", 'n', 0, G_OPTION_ARG_INT, &nodes, "virtual nodes (default 1)", "N"},
     {"gpus", 'g', 0, G_OPTION_ARG_INT, &gpus, "GPUs per node to use (default: all in the XML)", "G"},
-    {"type-size", 0, 0, G_OPTION_ARG_INT, &type_size, "bytes per element: 1, 2, 4 (float, default) or 8", "N"},
+    {"datatype", 'd', 0, G_OPTION_ARG_STRING, &dtype, "element type as nccl-tests names it (float, half, bfloat16, "
+     "double, int8, f8e4m3, ...; default float)", "TYPE"},
+    {"redop", 0, 0, G_OPTION_ARG_STRING, &redop, "reduction operator: sum (default), prod, max, min, avg, mulsum", "OP"},
+    {"type-size", 0, 0, G_OPTION_ARG_INT, &type_size, "instead of --datatype: bytes per element, 1 (int8), 2 (half), "
+     "4 (float, default) or 8 (double)", "N"},
     {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "print a JSON array instead of a table", NULL},
     {"costs", 0, 0, G_OPTION_ARG_NONE, &costs, "with --json: add NCCL's own time estimate (us) per algorithm and protocol", NULL},
     {"nccl", 0, 0, G_OPTION_ARG_FILENAME, &nccl, "NCCL library to run (default: $CCSIM_NCCL or the CUDA toolkit's)", "PATH"},
@@ -77,6 +81,15 @@ int cmd_decide(int argc, char **argv) {
     fprintf(stderr, "%s: need -b <= -e, -f >= 2, --nodes >= 1, --gpus >= 0, --type-size 1/2/4/8\n", argv[0]);
     goto out;
   }
+  if (dtype && comm_dtype_parse(dtype) < 0) {
+    fprintf(stderr, "%s: unknown element type '%s' (int8, uint8, int32, uint32, int64, uint64, half, float, double, "
+            "bfloat16, f8e4m3, f8e5m2)\n", argv[0], dtype);
+    goto out;
+  }
+  if (redop && comm_redop_parse(redop) < 0) {
+    fprintf(stderr, "%s: unknown reduction operator '%s' (sum, prod, max, min, avg, mulsum)\n", argv[0], redop);
+    goto out;
+  }
   for (size_t s = minb; s <= maxb; s *= (size_t)factor) {
     g_array_append_val(sizes, s);
     if (s > maxb / (size_t)factor) break;
@@ -84,7 +97,8 @@ int cmd_decide(int argc, char **argv) {
   }
   struct platform_request req = {.topo_path = topo, .nodes = nodes, .gpus = gpus, .nccl_path = nccl,
                                  .op = (enum comm_op)op, .sizes = (const size_t *)(void *)sizes->data,
-                                 .nsizes = (int)sizes->len, .type_size = type_size, .timeout_s = timeout,
+                                 .nsizes = (int)sizes->len, .type_size = type_size, .dtype = dtype, .redop = redop,
+                                 .timeout_s = timeout,
                                  .verbose = verbose};
   struct platform_result res;
   rc = 1;
@@ -144,5 +158,7 @@ out:
   g_free(min_s);
   g_free(max_s);
   g_free(nccl);
+  g_free(dtype);
+  g_free(redop);
   return rc;
 }

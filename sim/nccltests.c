@@ -72,9 +72,11 @@ static void fmt_time(char *buf, size_t n, double us) {
 }
 
 void nt_print_row(FILE *f, enum comm_op op, int nranks, size_t size, size_t count, const char *type,
-                  double t_oop, double t_ip) {
+                  const char *redop, int root, double t_oop, double t_ip) {
   double factor = nt_busbw_factor(op, nranks);
-  fprintf(f, "%12zu  %12zu  %8s  %6s  %6d", size, count, type, nt_redop(op), nt_root(op));
+  const char *op_redop = nt_redop(op);
+  fprintf(f, "%12zu  %12zu  %8s  %6s  %6d", size, count, type ? type : "float",
+          strcmp(op_redop, "none") && redop ? redop : op_redop, nt_root(op) < 0 ? -1 : root);
   double t[2] = {t_oop, t_ip};
   for (int i = 0; i < 2; i++) {
     char ts[32];

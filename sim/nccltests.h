@@ -16,7 +16,7 @@
 double nt_busbw_factor(enum comm_op op, int nranks);
 /* Element count and printed size of a sweep point of `bytes` (nccl-tests' rounding per op). */
 void nt_size_count(enum comm_op op, size_t bytes, int nranks, int type_size, size_t *count, size_t *size);
-const char *nt_redop(enum comm_op op);      /* "sum" or "none" as nccl-tests prints it */
+const char *nt_redop(enum comm_op op);      /* "sum" or "none" as nccl-tests prints it by default */
 int nt_root(enum comm_op op);               /* 0 for broadcast/reduce, -1 otherwise */
 const char *nt_test_name(enum comm_op op);  /* "all_reduce_perf", ... */
 
@@ -30,9 +30,10 @@ struct nt_header {
   const char *const *rank_desc; /* nranks lines "host device N [busid] name" or NULL */
 };
 void nt_print_header(FILE *f, const struct nt_header *h);
-/* One row; times in µs (out-of-place and in-place). */
+/* One row; times in µs (out-of-place and in-place). `redop` (NULL: sum) is printed for the reducing
+ * operations and send/recv, "none" for the others; `root` for broadcast and reduce, -1 for the others. */
 void nt_print_row(FILE *f, enum comm_op op, int nranks, size_t size, size_t count, const char *type,
-                  double time_oop_us, double time_ip_us);
+                  const char *redop, int root, double time_oop_us, double time_ip_us);
 void nt_print_footer(FILE *f, enum comm_op op, double avg_busbw);
 
 /* A measured log. */

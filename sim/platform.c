@@ -243,6 +243,8 @@ int platform_capture(const struct platform_request *req, struct platform_result 
   char *tbuf = g_strdup_printf("%.0f", timeout);
   char ts_buf[16];
   snprintf(ts_buf, sizeof(ts_buf), "%d", req->type_size > 0 ? req->type_size : 4);
+  char root_buf[16];
+  snprintf(root_buf, sizeof(root_buf), "%d", req->root);
   struct node_proc *procs = g_new0(struct node_proc, nodes);
   pid_t pgid = 0;
   int rc = -1;
@@ -264,8 +266,21 @@ int platform_capture(const struct platform_request *req, struct platform_result 
       g_ptr_array_add(argv, "--sizes");
       g_ptr_array_add(argv, sizes);
     }
-    g_ptr_array_add(argv, "--type-size");
-    g_ptr_array_add(argv, ts_buf);
+    if (req->dtype) {
+      g_ptr_array_add(argv, "--type");
+      g_ptr_array_add(argv, (char *)req->dtype);
+    } else {
+      g_ptr_array_add(argv, "--type-size");
+      g_ptr_array_add(argv, ts_buf);
+    }
+    if (req->redop) {
+      g_ptr_array_add(argv, "--redop");
+      g_ptr_array_add(argv, (char *)req->redop);
+    }
+    if (req->root) {
+      g_ptr_array_add(argv, "--root");
+      g_ptr_array_add(argv, root_buf);
+    }
     g_ptr_array_add(argv, "--nodes");
     g_ptr_array_add(argv, nodes_s);
     g_ptr_array_add(argv, "--node");

@@ -20,7 +20,10 @@ struct platform_request {
   enum comm_op op;
   const size_t *sizes;       /* call sizes in nccl-tests' convention (size column) */
   int nsizes;                /* 0: init only (channels, no decisions) */
-  int type_size;             /* bytes per element; 4 (float) by default */
+  int type_size;             /* bytes per element; 4 (float) by default; used when dtype is NULL */
+  const char *dtype;         /* element type as nccl-tests names it ("half", ...); NULL: by type_size */
+  const char *redop;         /* reduction operator ("sum", "prod", ...); NULL: sum */
+  int root;                  /* root rank of broadcast and reduce */
   double timeout_s;          /* whole-run limit; <= 0 picks a default scaled by rank count */
   const char *graph_dump_path; /* non-NULL: NCCL_GRAPH_DUMP_FILE written there */
   gboolean verbose;          /* pass NCCL's INFO output and probe progress through to stderr */

@@ -82,8 +82,24 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *out, GError 
     .sizes = req->sizes,
     .nsizes = req->nsizes,
     .type_size = req->type_size > 0 ? req->type_size : 4,
+    .dtype = req->dtype,
+    .redop = req->redop,
+    .root = req->root,
     .verbose = req->verbose,
   };
+  if (req->dtype) {
+    int t = comm_dtype_parse(req->dtype);
+    if (t < 0) {
+      g_set_error(err, SWEEP_ERROR, 1, "unknown element type '%s' (nccl-tests' names: int8, uint8, int32, uint32, "
+                  "int64, uint64, half, float, double, bfloat16, f8e4m3, f8e5m2)", req->dtype);
+      goto out;
+    }
+    preq.type_size = comm_dtype_size((enum comm_dtype)t);
+  }
+  if (req->redop && comm_redop_parse(req->redop) < 0) {
+    g_set_error(err, SWEEP_ERROR, 1, "unknown reduction operator '%s' (sum, prod, max, min, avg, mulsum)", req->redop);
+    goto out;
+  }
   if (req->progress) fprintf(stderr, "ccsim: running NCCL on %d virtual node(s) for %d sizes...\n", nodes, req->nsizes);
   if (platform_capture(&preq, &pr, err) != 0) goto out;
   if (pr.ndecisions != req->nsizes) {

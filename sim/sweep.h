@@ -14,7 +14,10 @@ struct sweep_request {
   enum comm_op op;
   const size_t *sizes;       /* nccl-tests' size column */
   int nsizes;
-  int type_size;
+  int type_size;             /* bytes per element when dtype is NULL (4: float) */
+  const char *dtype;         /* element type as nccl-tests names it ("half", ...); NULL: by type_size */
+  const char *redop;         /* reduction operator ("sum", "prod", ...); NULL: sum */
+  int root;                  /* root rank of broadcast and reduce */
   const char *params_path;   /* NULL: the parameters of the GPUs' generation */
   const char *nccl_path;     /* NULL: default library */
   const char *timeline_path; /* NULL: none */

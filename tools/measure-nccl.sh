@@ -9,7 +9,7 @@
 #   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
 # Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
 #
-# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads]
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes]
 #   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
 #   calibrate: instead of the sets above, the sets that separate the model's causes: repeated default
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
@@ -41,6 +41,11 @@
 #     mid-size rate loss of many-channel send/recv follow the channel count, the chunk or the transport?
 #   nthreads: how a channel's rate follows its thread count (NCCL_NTHREADS 64-512), one host thread per
 #     GPU: ring all_gather on 1 and on NCCL's default channels, the broadcast chain on 1 channel.
+#   dtypes: how the element type and reduction operator change a reducing collective, one host thread per
+#     GPU (device time): all_reduce with half, bfloat16, double, int8 and f8e4m3 (sum) and with float
+#     prod, max and avg; reduce_scatter with half, double and int8; reduce with half and int8; a float sum
+#     control in the same session; a forced-tree all_reduce in half; and one default single-process
+#     all_reduce in half (the way most users run it).
 # Environment: NCCL_NVLS_ENABLE is forced to 0 (NVLink SHARP multicast off, as on the machines the
 # bundled fixtures were measured on).
 set -uo pipefail
@@ -330,6 +335,32 @@ if [ "$quick" = nthreads ]; then
     "-t $gpus -g 1 (one host thread per GPU), float, sum, -b 1M -e 1G -f 4 -c 0, NCCL_PROTO=Simple." <<EOF
 - all_gather_ch1_t<N>, broadcast_ch1_t<N>: NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=1, NCCL_NTHREADS=N.
 - all_gather_t<N>: NCCL's default channel count, NCCL_NTHREADS=N.
+EOF
+fi
+
+if [ "$quick" = dtypes ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING
+  dts="-b 8 -e 8G -f 2 -c 0 -t $gpus -g 1"
+  run all_reduce_float_sum all_reduce_perf $dts
+  for t in half bfloat16 double int8 f8e4m3; do
+    run all_reduce_${t}_sum all_reduce_perf $dts -d $t
+  done
+  for o in prod max avg; do
+    run all_reduce_float_$o all_reduce_perf $dts -o $o
+  done
+  for t in half double int8; do
+    run reduce_scatter_${t}_sum reduce_scatter_perf $dts -d $t
+  done
+  for t in half int8; do
+    run reduce_${t}_sum reduce_perf $dts -d $t
+  done
+  NCCL_ALGO=TREE run all_reduce_half_sum_TREE all_reduce_perf $dts -d half
+  run all_reduce_half_sum_1proc all_reduce_perf -b 8 -e 8G -f 2 -c 0 -d half
+  finish dtypes "element types and reduction operators" \
+    "-t $gpus -g 1 (one host thread per GPU) unless the name ends in _1proc (-g $gpus), -b 8 -e 8G -f 2 -c 0." <<EOF
+- <op>_<type>_<redop>.log: nccl-tests -d <type> -o <redop> (float sum: the control, same session).
+- all_reduce_half_sum_TREE.log: NCCL_ALGO=TREE.
+- all_reduce_half_sum_1proc.log: one process, one thread driving all GPUs (nccl-tests' default).
 EOF
 fi
 

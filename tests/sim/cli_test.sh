@@ -56,6 +56,33 @@ within h200x4-devicefit/all_reduce_TREE_SIMPLE.log 5 15 NCCL_ALGO=TREE NCCL_PROT
 within h200x2-nthreads/all_gather_ch1_t256.log 6 15 NCCL_PROTO=Simple NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 NCCL_NTHREADS=256
 within h200x2-nthreads/broadcast_ch1_t128.log 9 15 NCCL_PROTO=Simple NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 NCCL_NTHREADS=128
 
+# element type, reduction operator and root reach NCCL: nccl-tests' columns, counts per type, and NCCL's own
+# restriction (NVLS reduces sum/min/max only: a prod all_reduce on the NVSwitch DGX H100 runs as a ring)
+"$ccsim" bench --quiet --topo "$topo" -d half --redop prod -b 1M -e 1M >"$tmp/h" || fail "bench -d half failed"
+grep -qE '^ +1048576 +524288 +half +prod +-1 ' "$tmp/h" || fail "bench -d half --redop prod: wrong row: $(grep -E '^ +1048576' "$tmp/h")"
+"$ccsim" bench --quiet --topo "$topo" --op reduce -r 2 -d int8 -b 1K -e 1K >"$tmp/h" || fail "bench --root 2 failed"
+grep -qE '^ +1024 +1024 +int8 +sum +2 ' "$tmp/h" || fail "bench --op reduce -r 2 -d int8: wrong row"
+"$ccsim" bench --quiet --topo "$topo" -d bfloat16 --redop mulsum -b 64K -e 64K >"$tmp/h" || fail "bench --redop mulsum failed"
+grep -qE '^ +65536 +32768 +bfloat16 +mulsum +-1 ' "$tmp/h" || fail "bench --redop mulsum: wrong row"
+dgx=$data/../../scenarios/topologies/dgx-h100.xml
+for o in sum prod; do
+  "$ccsim" decide --topo "$dgx" --op all_reduce -b 1G --redop $o | tail -1 | awk '{print $3}' >"$tmp/algo_$o"
+done
+[ "$(cat "$tmp/algo_sum")" = NVLS ] && [ "$(cat "$tmp/algo_prod")" = RING ] || \
+  fail "1 GiB all_reduce on DGX H100: sum $(cat "$tmp/algo_sum"), prod $(cat "$tmp/algo_prod"); wanted NVLS and RING"
+"$ccsim" bench --topo "$topo" -d float17 2>"$tmp/e" && fail "bench accepted an unknown element type"
+grep -q "float17" "$tmp/e" || fail "bench error does not name the element type"
+# compare runs the log's type (the dtypes set: 4x H200, one thread per GPU, device time); a log holding two
+# sweeps (nccl-tests -d all) is compared sweep by sweep
+within h200x4-dtypes/reduce_scatter_half_sum.log 6 30
+grep -q '^# type half, redop sum, root 0' "$tmp/c" || fail "compare did not run the log's element type"
+{ cat "$data/measured/h200x4-dtypes/all_reduce_half_sum.log"; grep -v "^#  Rank" "$data/measured/h200x4-dtypes/all_reduce_int8_sum.log"; } >"$tmp/two.log"
+"$ccsim" compare --quiet --topo "$topo" "$tmp/two.log" >"$tmp/c" || fail "compare failed on a two-type log"
+grep -q '^# compared 124 points' "$tmp/c" && grep -q '^# type int8' "$tmp/c" || fail "two-type log: $(tail -1 "$tmp/c")"
+sed 's/  half  /  half9  /' "$data/measured/h200x4-dtypes/all_reduce_half_sum.log" >"$tmp/badtype.log"
+"$ccsim" compare --topo "$topo" "$tmp/badtype.log" 2>"$tmp/e" && fail "compare accepted an unknown element type"
+grep -qE "badtype.log:[0-9]+: unknown element type 'half9'" "$tmp/e" || fail "compare: $(cat "$tmp/e")"
+
 # a run whose NCCL set up no NVLS channels is simulated without NVLS: forced Simple on one channel makes
 # the virtual NVSwitch machine choose NVLS for small sizes otherwise, where the hardware ran a ring
 log=$data/measured/h200x4-devicefit/all_reduce_SIMPLE_ch1.log

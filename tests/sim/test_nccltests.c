@@ -237,7 +237,7 @@ static void test_row_format(void) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    nt_print_row(f, rows[i].op, rows[i].n, rows[i].size, rows[i].count, "float", rows[i].t0, rows[i].t1);
+    nt_print_row(f, rows[i].op, rows[i].n, rows[i].size, rows[i].count, "float", NULL, 0, rows[i].t0, rows[i].t1);
     fclose(f);
     g_assert_cmpstr(buf, ==, rows[i].line);
     free(buf);
@@ -284,7 +284,7 @@ static void test_header_footer(void) {
   char *row = NULL;
   size_t rl = 0;
   FILE *rf = open_memstream(&row, &rl);
-  nt_print_row(rf, OP_ALL_REDUCE, 2, 1024, 256, "float", 20.5, 21.25);
+  nt_print_row(rf, OP_ALL_REDUCE, 2, 1024, 256, "float", NULL, 0, 20.5, 21.25);
   fclose(rf);
   g_string_insert(s, strstr(s->str, "# Out of bounds") - s->str, row);
   g_assert_cmpint(nt_parse_log(s->str, "mem", &log, &err), ==, 0);
