@@ -89,6 +89,9 @@ struct comm_decision {
                             * line and profiler report it) */
   int nthreads;             /* threads that run the call's work (NCCL's nWarps x 32; the launch pads its
                             * block to at least 128), or the block where the warps are not known */
+  int premul_sum;           /* NCCL reduces with a pre-multiplied sum (ncclAvg of a floating-point type, or an
+                            * operator from ncclRedOpCreatePreMulSum): on one rank a kernel runs even in
+                            * place, where other one-rank calls copy the buffer or do nothing */
   int max_channels;         /* NCCL's per-task channel limit (nMaxChannels after tuning) where known,
                             * 0 otherwise: the decomposition then finds the limit that yields
                             * `nchannels` used channels */
@@ -107,6 +110,9 @@ int comm_dtype_size(enum comm_dtype t);          /* bytes per element */
 int comm_dtype_parse(const char *s);             /* -1 when unknown */
 const char *comm_redop_name(enum comm_redop r);  /* "sum", "prod", "max", "min", "avg", "mulsum" */
 int comm_redop_parse(const char *s);             /* -1 when unknown */
+/* Whether NCCL runs `r` on elements of `t` as a pre-multiplied sum (hostToDevRedOp: avg of floating-point
+ * types multiplies by 1/nranks first; integer avg divides after the sum instead). */
+gboolean comm_redop_is_premul_sum(enum comm_redop r, enum comm_dtype t);
 /* NCCL's own function name of a collective ("AllReduce", "ReduceScatter", ...), as its profiler and
  * trace events spell it; -1 for names that are not one of the five collectives. */
 int comm_op_from_nccl_func(const char *func);

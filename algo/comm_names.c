@@ -30,6 +30,12 @@ int comm_op_parse(const char *s) { return lookup(s, op_names, OP_COUNT); }
 int comm_dtype_parse(const char *s) { return lookup(s, dtype_names, DTYPE_COUNT); }
 int comm_redop_parse(const char *s) { return lookup(s, redop_names, REDOP_COUNT); }
 
+gboolean comm_redop_is_premul_sum(enum comm_redop r, enum comm_dtype t) {
+  gboolean floating = t == DTYPE_HALF || t == DTYPE_FLOAT || t == DTYPE_DOUBLE || t == DTYPE_BFLOAT16 ||
+                      t == DTYPE_F8E4M3 || t == DTYPE_F8E5M2;
+  return r == REDOP_MULSUM || (r == REDOP_AVG && floating);
+}
+
 int comm_op_from_nccl_func(const char *func) {
   static const struct { const char *name; enum comm_op op; } map[] = {
     {"AllReduce", OP_ALL_REDUCE}, {"AllGather", OP_ALL_GATHER}, {"ReduceScatter", OP_REDUCE_SCATTER},

@@ -19,6 +19,23 @@ static int check_comm(const struct comm_info *c, GError **err) {
   return 0;
 }
 
+/* A communicator of one rank runs no algorithm (enqueue.cc, ncclLaunchOneRank): out of place the
+ * buffer is copied (cudaMemcpyAsync), in place nothing happens, and a pre-multiplied sum runs a small
+ * kernel either way; send/recv to itself copies through NCCL's kernel unless both buffers are one. The
+ * copy is one op within the rank; the network model times it by what runs it. */
+static void plan_one_rank(const struct comm_decision *d, const struct plan_options *opt, struct oplist *out) {
+  gboolean reduces = d->op == OP_ALL_REDUCE || d->op == OP_REDUCE || d->op == OP_REDUCE_SCATTER;
+  size_t bytes = d->count * (size_t)(d->type_size > 0 ? d->type_size : 4);
+  if (bytes == 0 || (opt->in_place && !(reduces && d->premul_sum))) return;
+  struct op o = {0};
+  o.step = -1;
+  o.payload_bytes = o.wire_bytes = bytes;
+  o.protocol = PROTO_SIMPLE;
+  o.transport = TRANSPORT_LOCAL;
+  o.kind = OPK_RECV;
+  oplist_add(out, &o, NULL, 0); /* an empty list cannot be full */
+}
+
 int plan_build(const struct comm_info *c, const struct comm_decision *d, const struct plan_options *opt,
                struct oplist *out, GError **err) {
   struct plan_options defaults = {0};
@@ -28,7 +45,10 @@ int plan_build(const struct comm_info *c, const struct comm_decision *d, const s
   out->decision = *d;
   out->nranks = c->nranks;
   if (check_comm(c, err)) return -1;
-  if (c->nranks == 1) return 0; /* NCCL turns single-rank collectives into a local copy */
+  if (c->nranks == 1) {
+    plan_one_rank(d, opt, out);
+    return 0;
+  }
   if ((unsigned)d->op >= OP_COUNT) {
     g_set_error(err, PLAN_ERROR, 1, "unknown operation %d", (int)d->op);
     return -1;

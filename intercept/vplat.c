@@ -1,6 +1,7 @@
 /* vplat.c — builds the virtual machine from the topology XML and the CCSIM_* environment, points NCCL
  * at the topology (NCCL_TOPO_FILE), and writes/removes the filtered XML copy CCSIM_GPUS needs. */
 #include "vplat.h"
+#include "gpu_parts.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -50,19 +51,12 @@ static int env_int(const char *name) {
 
 /* Marketing name and memory size of common parts by PCI device id, so logs look like the real machine. */
 static void describe(struct vgpu *g) {
-  static const struct { unsigned id; const char *name; unsigned gib; } parts[] = {
-      {0x20b0, "NVIDIA A100-SXM4-40GB", 40}, {0x20b2, "NVIDIA A100-SXM4-80GB", 80},
-      {0x20b5, "NVIDIA A100 80GB PCIe", 80}, {0x2330, "NVIDIA H100 80GB HBM3", 80},
-      {0x2331, "NVIDIA H100 PCIe", 80},      {0x2335, "NVIDIA H200", 141},
-      {0x2342, "NVIDIA GH200 480GB", 96},    {0x2901, "NVIDIA B200", 180},
-      {0x26b5, "NVIDIA L40S", 48},           {0x26b9, "NVIDIA L40S", 48},
-  };
-  for (size_t i = 0; i < G_N_ELEMENTS(parts); i++)
-    if (parts[i].id == g->pci_device) {
-      g_strlcpy(g->name, parts[i].name, sizeof g->name);
-      g->total_mem = (size_t)parts[i].gib << 30;
-      return;
-    }
+  const struct topo_gpu_part *part = topo_gpu_part(g->pci_device);
+  if (part) {
+    g_strlcpy(g->name, part->name, sizeof g->name);
+    g->total_mem = (size_t)part->mem_gib << 30;
+    return;
+  }
   snprintf(g->name, sizeof g->name, "NVIDIA virtual GPU sm_%d%d", g->cc_major, g->cc_minor);
   g->total_mem = (size_t)80 << 30;
 }

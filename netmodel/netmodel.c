@@ -5,6 +5,7 @@
  * link that send/recv channels in step get; routes per rank pair).
  */
 #include "netmodel.h"
+#include "gpu_parts.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -37,6 +38,8 @@ struct netmodel {
                           * through it loads (-1: none); NULL when the parameters give none */
   int nlinks;            /* resources that are links (p2p_first's length) */
   int *nvl_peers;        /* per rank: the other ranks it reaches over NVLink (NULL with p2p_first) */
+  double one_mem_scale;  /* rank 0's GPU memory bandwidth over the parameters' reference part (1 when
+                          * either is unknown): one-rank copies are bound by memory */
 };
 
 /* ---- parameters ---- */
@@ -137,10 +140,23 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
                                            "lockstep_loss_per_channel"};
     double *const ring_vals[] = {&p->ring_send_bw, &p->ring_store_bw, &p->ring_recv_copy_bw};
     double *const p2p_vals[] = {&p->p2p_step_lat, &p->p2p_first_lat, &p->p2p_first_share, &p->p2p_lockstep_loss};
-    int ring, pn;
+    static const char *const one_keys[] = {"copy_gbs", "copy_latency_us", "kernel_copy_gbs", "kernel_latency_us",
+                                           "self_p2p_gbs", "self_p2p_latency_us", "copy_host_us",
+                                           "noop_host_us", "noop_p2p_host_us", "kernel_host_us",
+                                           "reference_memory_tbs"};
+    double *const one_vals[] = {&p->one_copy_bw, &p->one_copy_lat, &p->one_kernel_bw, &p->one_kernel_lat,
+                                &p->one_self_bw, &p->one_self_lat, &p->one_copy_host, &p->one_noop_host,
+                                &p->one_noop_p2p_host, &p->one_kernel_host, &p->one_ref_mem};
+    int ring, pn, one;
     if (get_group(root, "simple_ring_step_gbs", name, 3, ring_keys, ring_vals, &ring, err) ||
-        get_group(root, "p2p_simple_nvlink", name, 4, p2p_keys, p2p_vals, &pn, err))
+        get_group(root, "p2p_simple_nvlink", name, 4, p2p_keys, p2p_vals, &pn, err) ||
+        get_group(root, "one_rank", name, 11, one_keys, one_vals, &one, err))
       goto fail;
+    if (one && !(p->one_copy_bw > 0 && p->one_kernel_bw > 0 && p->one_self_bw > 0)) {
+      g_set_error(err, NETMODEL_ERROR, 1, "%s: one_rank copy_gbs, kernel_copy_gbs and self_p2p_gbs must all be > 0",
+                  name);
+      goto fail;
+    }
     if (cJSON_GetObjectItemCaseSensitive(root, "channel_rate_spread") &&
         get_value(root, "channel_rate_spread", "", name, &p->chan_spread, err))
       goto fail;
@@ -265,6 +281,7 @@ struct netmodel *netmodel_new_empty(const struct netmodel_params *p, int nranks)
   struct netmodel *m = g_new0(struct netmodel, 1);
   m->p = p;
   m->nranks = nranks;
+  m->one_mem_scale = 1.0;
   m->capacity = g_array_new(FALSE, FALSE, sizeof(double));
   m->names = g_ptr_array_new_with_free_func(g_free);
   m->hops = g_array_new(FALSE, FALSE, sizeof(int));
@@ -434,6 +451,9 @@ struct netmodel *netmodel_new(const struct netmodel_params *p, const struct topo
       return NULL;
     }
   }
+  const struct topo_node *gpu0 = n > 0 ? g_ptr_array_index(sys->nodes[TOPO_NODE_GPU], gpu[0]) : NULL;
+  const struct topo_gpu_part *part = gpu0 ? topo_gpu_part(sys->gpus[gpu0->device].pci.device) : NULL;
+  if (part && p->one_ref_mem > 0) m->one_mem_scale = part->mem_tbs / p->one_ref_mem;
   GHashTable *seen = g_hash_table_new(g_direct_hash, g_direct_equal);
   int res[NETMODEL_MAX_HOPS];
   for (int a = 0; a < n; a++) {
@@ -521,6 +541,25 @@ static void p2p_simple_nvlink_cost(const struct netmodel *m, const struct comm_d
     out->res[out->nres++] = m->p2p_first[hop] + op->step;
 }
 
+/* The one copy of a one-rank call (plan_build): what runs it sets its rate and fixed cost, measured
+ * whole on one GPU (docs/netmodel.md, "One rank"). */
+static void one_rank_cost(const struct netmodel *m, const struct comm_decision *d, const struct op *op,
+                          struct netmodel_cost *out) {
+  const struct netmodel_params *p = m->p;
+  double bw = p->one_copy_bw, lat = p->one_copy_lat;
+  if (d && d->op == OP_SENDRECV) {
+    bw = p->one_self_bw;
+    lat = p->one_self_lat;
+  } else if (d && d->premul_sum && (d->op == OP_ALL_REDUCE || d->op == OP_REDUCE || d->op == OP_REDUCE_SCATTER)) {
+    bw = p->one_kernel_bw;
+    lat = p->one_kernel_lat;
+  }
+  out->bytes = (double)op->payload_bytes;
+  out->cap = bw * m->one_mem_scale * 1e-3;
+  out->latency_ps = netmodel_us_to_ps(lat);
+  out->release_frac = 1;
+}
+
 void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, const struct op *op,
                       struct netmodel_cost *out) {
   const struct netmodel_params *p = m->p;
@@ -548,6 +587,10 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
     kind = r->kind;
     out->nres = r->n;
     memcpy(out->res, &g_array_index(m->hops, int, r->at), (size_t)r->n * sizeof(int));
+  }
+  if (m->nranks == 1 && op->transport == TRANSPORT_LOCAL && p->one_copy_bw > 0) {
+    one_rank_cost(m, d, op, out);
+    return;
   }
   double wire = op->wire_bytes > 0 ? (double)op->wire_bytes : (double)op->payload_bytes * p->wire_factor[proto];
   /* multimem loads and stores move less payload per link byte than plain stores (NCCL's own model
@@ -606,16 +649,26 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
   out->needs_receiver = proto == PROTO_SIMPLE;
 }
 
-uint64_t netmodel_host_ps(const struct netmodel *m, enum comm_op op, int nlocal, int nchannels) {
+uint64_t netmodel_host_ps(const struct netmodel *m, const struct comm_decision *d, int nlocal, size_t nops) {
   const struct netmodel_params *p = m->p;
+  enum comm_op op = d->op;
+  if (m->nranks == 1 && p->one_copy_bw > 0) {
+    /* one rank: nothing launched in place, a copy out of place, or only NCCL's small kernel for a
+     * pre-multiplied sum; send/recv to itself goes through the usual p2p enqueue */
+    if (nops == 0) return netmodel_us_to_ps(op == OP_SENDRECV ? p->one_noop_p2p_host : p->one_noop_host);
+    if (op != OP_SENDRECV)
+      return netmodel_us_to_ps(d->premul_sum && op != OP_ALLTOALL ? p->one_kernel_host : p->one_copy_host);
+  }
   /* NCCL builds per-channel work for every peer a GPU sends to: alltoall sends to all nranks, itself
    * included (a local copy on a channel like the others) */
   int peers = op == OP_ALLTOALL && m->nranks > 1 ? m->nranks : 1;
-  double per_channel = p->host_channel * (nchannels > 0 ? nchannels : 1) * nlocal * peers;
+  double per_channel = p->host_channel * (d->nchannels > 0 ? d->nchannels : 1) * nlocal * peers;
   if (op == OP_SENDRECV || op == OP_ALLTOALL)
     return netmodel_us_to_ps(p->p2p_host_group + p->p2p_host_call * nlocal + per_channel);
   return netmodel_us_to_ps(p->host_group + p->host_call * nlocal + per_channel);
 }
+
+int netmodel_runs_kernels(const struct netmodel *m) { return !(m->nranks == 1 && m->p->one_copy_bw > 0); }
 
 int netmodel_streams(const struct netmodel *m, const struct op *producer, const struct op *consumer) {
   (void)m;

@@ -63,6 +63,17 @@ struct netmodel_params {
   double p2p_host_group;
   double host_channel;              /* extra host time per channel the call runs on, per GPU (the work
                                      * NCCL's enqueue builds per channel) */
+  /* A communicator of one rank runs no algorithm and no NCCL kernel of its own (0 = not given: its copy
+   * runs at ring_recv_copy_bw after the usual kernel start and end). Each copy is latency + bytes/rate. */
+  double one_copy_bw, one_copy_lat;     /* cudaMemcpyAsync of the buffer (out of place) */
+  double one_kernel_bw, one_kernel_lat; /* NCCL's one-rank kernel for a pre-multiplied sum */
+  double one_self_bw, one_self_lat;     /* send/recv to itself through NCCL's p2p kernel */
+  double one_copy_host;                 /* host time of a collective that only copies (out of place) */
+  double one_noop_host;                 /* host time of a collective that launches nothing (in place) */
+  double one_noop_p2p_host;             /* the same for send/recv to itself in place */
+  double one_kernel_host;               /* host time of a call that launches only the one-rank kernel */
+  double one_ref_mem;                   /* memory bandwidth (TB/s) of the part these rates were taken on: a
+                                         * GPU the topology names (PCI device id) scales them by its own */
 };
 
 struct netmodel_params *netmodel_params_load(const char *path, GError **err);
@@ -116,8 +127,11 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
  * in every line; Simple signals per step, see docs/netmodel.md). */
 int netmodel_streams(const struct netmodel *m, const struct op *producer, const struct op *consumer);
 
-/* Host time for one iteration of a benchmark loop issuing op on nlocal GPUs from one thread, ps. */
-uint64_t netmodel_host_ps(const struct netmodel *m, enum comm_op op, int nlocal, int nchannels);
+/* Host time for one iteration of a benchmark loop issuing a call decided as d on nlocal GPUs from one
+ * thread, ps; nops: the ops the call runs (a one-rank call with none launches nothing). */
+uint64_t netmodel_host_ps(const struct netmodel *m, const struct comm_decision *d, int nlocal, size_t nops);
+/* Whether calls on this model run NCCL kernels (kernel_start/kernel_end apply): not on one rank. */
+int netmodel_runs_kernels(const struct netmodel *m);
 
 static inline uint64_t netmodel_us_to_ps(double us) { return (uint64_t)(us * 1e6 + 0.5); }
 

@@ -65,9 +65,11 @@ static void print_group(const struct nt_log *log, const struct compare_group *g,
       }
     }
     const struct comm_decision *d = &p->decision;
-    printf("  %12zu %6s %6s %3d  %10.2f %10.2f %+7.1f%%  %10.2f %10.2f %+7.1f%%\n", r->size,
-           d->algo >= 0 ? comm_algo_name(d->algo) : "P2P", comm_proto_name(d->proto), d->nchannels, r->time_us[0],
-           p->time_us[0], e[0], r->time_us[1], p->time_us[1], e[1]);
+    /* one rank runs no algorithm: NCCL copies locally (or does nothing in place) */
+    const char *algo = res->nranks == 1 ? "LOCAL" : d->algo >= 0 ? comm_algo_name(d->algo) : "P2P";
+    const char *proto = res->nranks == 1 ? "-" : comm_proto_name(d->proto);
+    printf("  %12zu %6s %6s %3d  %10.2f %10.2f %+7.1f%%  %10.2f %10.2f %+7.1f%%\n", r->size, algo, proto,
+           d->nchannels, r->time_us[0], p->time_us[0], e[0], r->time_us[1], p->time_us[1], e[1]);
   }
 }
 

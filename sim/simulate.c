@@ -91,7 +91,9 @@ static int call_run(const struct netmodel *m, const struct oplist *l, int nlocal
                     uint64_t tl_offset_ps, int back_to_back, struct sim_call *out, GError **err) {
   const struct netmodel_params *p = netmodel_get_params(m);
   struct ctx c = {m, &l->decision, tl, tl_offset_ps};
-  uint64_t start = netmodel_us_to_ps(p->kernel_start), end = netmodel_us_to_ps(p->kernel_end);
+  /* a one-rank call's copy carries its whole fixed cost (netmodel one_rank_cost): no NCCL kernel */
+  int kernels = netmodel_runs_kernels(m);
+  uint64_t start = kernels ? netmodel_us_to_ps(p->kernel_start) : 0, end = kernels ? netmodel_us_to_ps(p->kernel_end) : 0;
   int nranks = netmodel_nranks(m);
   struct engine_config cfg = {
     .nres = netmodel_nresources(m),
@@ -131,7 +133,7 @@ static int call_run(const struct netmodel *m, const struct oplist *l, int nlocal
     if (period < out->period_ps) out->period_ps = period;
   }
   g_free(rank_end);
-  out->host_ps = netmodel_host_ps(m, l->decision.op, nlocal, l->decision.nchannels);
+  out->host_ps = netmodel_host_ps(m, &l->decision, nlocal, l->nops);
   out->iter_ps = iteration_ps(out);
   out->ops = l->nops;
   out->max_active = st.max_active;

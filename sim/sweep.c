@@ -96,6 +96,10 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *out, GError 
     }
     preq.type_size = comm_dtype_size((enum comm_dtype)t);
   }
+  int rop = req->redop ? comm_redop_parse(req->redop) : REDOP_SUM;
+  int premul_sum = rop >= 0 && comm_redop_is_premul_sum((enum comm_redop)rop,
+                                                        req->dtype ? (enum comm_dtype)comm_dtype_parse(req->dtype)
+                                                                   : DTYPE_FLOAT);
   if (req->redop && comm_redop_parse(req->redop) < 0) {
     g_set_error(err, SWEEP_ERROR, 1, "unknown reduction operator '%s' (sum, prod, max, min, avg, mulsum)", req->redop);
     goto out;
@@ -142,10 +146,11 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *out, GError 
   for (int i = 0; i < req->nsizes; i++) {
     struct sweep_point *pt = &out->points[i];
     pt->decision = pr.decisions[i];
+    pt->decision.premul_sum = premul_sum;
     nt_size_count(req->op, req->sizes[i], out->nranks, preq.type_size, &pt->count, &pt->size);
     if (pt->count == 0) continue; /* NCCL returns at once for an empty call: nothing to time */
     for (int ip = 0; ip < 2; ip++) {
-      if (ip == 1 && !plan_in_place_differs(&pt->decision)) {
+      if (ip == 1 && out->nranks > 1 && !plan_in_place_differs(&pt->decision)) {
         /* the same op list as out of place (plan_in_place_differs): the same time */
         pt->time_us[1] = pt->time_us[0];
         pt->device_us[1] = pt->device_us[0];

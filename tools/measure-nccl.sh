@@ -9,7 +9,7 @@
 #   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
 # Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
 #
-# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes]
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu]
 #   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
 #   calibrate: instead of the sets above, the sets that separate the model's causes: repeated default
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
@@ -46,6 +46,9 @@
 #     prod, max and avg; reduce_scatter with half, double and int8; reduce with half and int8; a float sum
 #     control in the same session; a forced-tree all_reduce in half; and one default single-process
 #     all_reduce in half (the way most users run it).
+#   onegpu: a communicator of one GPU (GPUS=1), where NCCL copies the buffer (out of place) or does nothing
+#     (in place) instead of running a kernel: the seven operations 8 B - 8 GiB, all_reduce with avg (a
+#     pre-multiplying kernel), and one-rank copies 1 MiB - 8 GiB repeated (the copy rate).
 # Environment: NCCL_NVLS_ENABLE is forced to 0 (NVLink SHARP multicast off, as on the machines the
 # bundled fixtures were measured on).
 set -uo pipefail
@@ -87,6 +90,7 @@ export LD_LIBRARY_PATH=$nccl_lib:${LD_LIBRARY_PATH:-}
   nvidia-smi
   nvidia-smi topo -m
   nvidia-smi nvlink -s
+  lscpu
   nproc
 } >"$logs/env.txt" 2>&1
 
@@ -361,6 +365,21 @@ if [ "$quick" = dtypes ]; then
 - <op>_<type>_<redop>.log: nccl-tests -d <type> -o <redop> (float sum: the control, same session).
 - all_reduce_half_sum_TREE.log: NCCL_ALGO=TREE.
 - all_reduce_half_sum_1proc.log: one process, one thread driving all GPUs (nccl-tests' default).
+EOF
+fi
+
+if [ "$quick" = onegpu ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING
+  for op in all_reduce all_gather reduce_scatter broadcast reduce alltoall sendrecv; do
+    run ${op}_default ${op}_perf -b 8 -e 8G -f 2 -c 0
+  done
+  run all_reduce_avg all_reduce_perf -b 8 -e 8G -f 2 -c 0 -o avg
+  run all_reduce_repeat all_reduce_perf -b 1M -e 8G -f 2 -c 0
+  nvidia-smi -q -d CLOCK,MEMORY >>"$logs/env.txt" 2>&1
+  finish onegpu "a one-GPU communicator" "-g 1, float, sum unless named, -b 8 -e 8G -f 2 -c 0." <<EOF
+- <op>_default.log: each operation on one GPU.
+- all_reduce_avg.log: -o avg (NCCL runs a kernel that scales the copy; sum only copies).
+- all_reduce_repeat.log: 1 MiB - 8 GiB again, in a fresh process (run-to-run spread of the copy rate).
 EOF
 fi
 

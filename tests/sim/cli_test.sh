@@ -83,6 +83,16 @@ sed 's/  half  /  half9  /' "$data/measured/h200x4-dtypes/all_reduce_half_sum.lo
 "$ccsim" compare --topo "$topo" "$tmp/badtype.log" 2>"$tmp/e" && fail "compare accepted an unknown element type"
 grep -qE "badtype.log:[0-9]+: unknown element type 'half9'" "$tmp/e" || fail "compare: $(cat "$tmp/e")"
 
+# one GPU: NCCL copies the buffer (out of place) or does nothing (in place) instead of running an algorithm;
+# the copy's rate follows the GPU's memory (the H100 log's topology names the part by PCI id). Before this
+# model every one-rank call took 7.5 us whatever its size (441% median error)
+within h200x1-onegpu/all_reduce_default.log 8 100
+awk '$1 == 1073741824 { gsub(/[%+-]/, "", $7); found = 1; if ($2 != "LOCAL" || $7 > 3) bad = 1 } END { exit !found || bad }' "$tmp/c" ||
+  fail "one H200: 1 GiB copy: $(grep -E '^ +1073741824' "$tmp/c")"
+within h100x1-onegpu/all_reduce_default.log 20 100
+awk '$1 == 134217728 { gsub(/[%+-]/, "", $7); found = 1; if ($7 > 6) bad = 1 } END { exit !found || bad }' "$tmp/c" ||
+  fail "one H100: 128 MiB copy: $(grep -E '^ +134217728' "$tmp/c")"
+
 # a run whose NCCL set up no NVLS channels is simulated without NVLS: forced Simple on one channel makes
 # the virtual NVSwitch machine choose NVLS for small sizes otherwise, where the hardware ran a ring
 log=$data/measured/h200x4-devicefit/all_reduce_SIMPLE_ch1.log

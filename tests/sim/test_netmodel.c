@@ -550,6 +550,78 @@ static void test_back_to_back(void) {
   machine_close(&x);
 }
 
+/* A one-rank communicator runs no algorithm (NCCL copies, or does nothing, or runs its one-rank kernel):
+ * each call is one copy timed whole by the one_rank parameters, bound by the GPU's memory, which the
+ * PCI device id of the topology names (measured: h200x1-onegpu, h100x1-onegpu). */
+static double one_rank_call_us(struct netmodel *m, const struct comm_info *c, enum comm_op op, int premul,
+                               int in_place, double *host_us) {
+  struct comm_decision d = {.op = op, .bytes = 1 << 30, .nccl_bytes = 1 << 30, .count = 256 << 20, .type_size = 4,
+                            .algo = ALGO_NONE, .proto = PROTO_COUNT, .premul_sum = premul};
+  struct plan_options po = {.in_place = in_place};
+  struct sim_call sc;
+  GError *err = NULL;
+  g_assert_cmpint(sim_decision_run(m, c, &d, &po, 1, NULL, 0, &sc, &err), ==, 0);
+  g_assert_no_error(err);
+  *host_us = sc.host_ps / 1e6;
+  return sc.device_ps / 1e6;
+}
+
+static void test_one_rank(void) {
+  struct machine x;
+  machine_open(&x, 1, 1);
+  const struct netmodel_params *p = x.p;
+  g_assert_cmpfloat(p->one_copy_bw, >, 0);
+  double gib = 1073741824.0, host;
+  /* out of place: a memory copy, no kernel start or end */
+  double t = one_rank_call_us(x.m, &x.c, OP_ALL_REDUCE, 0, 0, &host);
+  g_assert_cmpfloat(fabs(t - (p->one_copy_lat + gib / p->one_copy_bw / 1e3)), <, 0.01);
+  g_assert_cmpfloat(host, ==, p->one_copy_host);
+  /* in place: nothing on the device, the host only */
+  t = one_rank_call_us(x.m, &x.c, OP_ALL_REDUCE, 0, 1, &host);
+  g_assert_cmpfloat(t, ==, 0);
+  g_assert_cmpfloat(host, ==, p->one_noop_host);
+  /* a pre-multiplied sum (avg of floats) runs NCCL's kernel in place too */
+  t = one_rank_call_us(x.m, &x.c, OP_ALL_REDUCE, 1, 1, &host);
+  g_assert_cmpfloat(fabs(t - (p->one_kernel_lat + gib / p->one_kernel_bw / 1e3)), <, 0.01);
+  g_assert_cmpfloat(host, ==, p->one_kernel_host);
+  /* all_gather with avg would not reduce: still a copy */
+  t = one_rank_call_us(x.m, &x.c, OP_ALL_GATHER, 1, 0, &host);
+  g_assert_cmpfloat(fabs(t - (p->one_copy_lat + gib / p->one_copy_bw / 1e3)), <, 0.01);
+  /* send/recv to itself: NCCL's p2p kernel out of place, nothing in place */
+  t = one_rank_call_us(x.m, &x.c, OP_SENDRECV, 0, 0, &host);
+  g_assert_cmpfloat(fabs(t - (p->one_self_lat + gib / p->one_self_bw / 1e3)), <, 0.01);
+  t = one_rank_call_us(x.m, &x.c, OP_SENDRECV, 0, 1, &host);
+  g_assert_cmpfloat(t, ==, 0);
+  g_assert_cmpfloat(host, ==, p->one_noop_p2p_host);
+  machine_close(&x);
+
+  /* the same machine with H100s (PCI device 0x2330): copies at 3.35 / 4.8 of the H200's rate */
+  char *path = g_build_filename(data_dir, "measured", "h200x4", "topo.xml", NULL);
+  gchar *xml = NULL;
+  g_assert_true(g_file_get_contents(path, &xml, NULL, NULL));
+  gchar **parts = g_strsplit(xml, "device=\"0x2335\"", -1);
+  g_assert_cmpint(g_strv_length(parts), ==, 5);
+  gchar *h100 = g_strjoinv("device=\"0x2330\"", parts);
+  GError *err = NULL;
+  struct topo_system *sys = topo_load_buffer(h100, strlen(h100), "h100", &err);
+  g_assert_no_error(err);
+  struct netmodel_params *pp = load_params();
+  struct comm_info c;
+  make_comm(&c, 1, 1);
+  struct netmodel *m = netmodel_new(pp, sys, &c, &err);
+  g_assert_no_error(err);
+  t = one_rank_call_us(m, &c, OP_ALL_REDUCE, 0, 0, &host);
+  g_assert_cmpfloat(fabs(t - (pp->one_copy_lat + gib / (pp->one_copy_bw * 3.35 / 4.8) / 1e3)), <, 0.01);
+  netmodel_free(m);
+  comm_info_free(&c);
+  netmodel_params_free(pp);
+  topo_free(sys);
+  g_strfreev(parts);
+  g_free(h100);
+  g_free(xml);
+  g_free(path);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   data_dir = g_getenv("CCSIM_TEST_DATA");
@@ -562,5 +634,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/netmodel/nvls_ports_second_node", test_nvls_ports_second_node);
   g_test_add_func("/netmodel/steady_state", test_steady_state);
   g_test_add_func("/netmodel/back_to_back", test_back_to_back);
+  g_test_add_func("/netmodel/one_rank", test_one_rank);
   return g_test_run();
 }
