@@ -126,6 +126,23 @@ static void read_nvls_heads(const struct doc *docs, int n, struct comm_info *c) 
   c->nvls_heads = heads;
 }
 
+/* "peer_host" of rank r's communicator (where its connections' buffers to each peer live: 1 host
+ * memory, 0 a GPU's, -1 no buffer; absent in older captures) -> the transport from r to each peer: host
+ * memory is NCCL's SHM transport, a GPU's memory P2P. */
+static void read_peer_transport(const cJSON *cr, int r, struct comm_info *c) {
+  const cJSON *ph = cJSON_GetObjectItemCaseSensitive(cr, "peer_host");
+  if (!cJSON_IsArray(ph) || cJSON_GetArraySize(ph) != c->nranks) return;
+  if (!c->transport) {
+    c->transport = g_new(int8_t, (size_t)c->nranks * c->nranks);
+    memset(c->transport, -1, (size_t)c->nranks * c->nranks);
+  }
+  for (int p = 0; p < c->nranks; p++) {
+    const cJSON *x = cJSON_GetArrayItem(ph, p);
+    if (!cJSON_IsNumber(x) || x->valuedouble < 0) continue;
+    c->transport[(size_t)r * c->nranks + p] = x->valuedouble > 0 ? TRANSPORT_SHM : TRANSPORT_P2P;
+  }
+}
+
 static gboolean read_comm(const struct doc *docs, int n, int nranks, struct comm_info *c, GError **err) {
   const struct doc *d0 = NULL;
   const cJSON *c0 = find_comm(docs, n, 0, &d0);
@@ -180,6 +197,7 @@ static gboolean read_comm(const struct doc *docs, int n, int nranks, struct comm
     c->rank_node[r] = (int)v;
     if (!get_int(dr, cr, "dev", &v, err)) { ok = FALSE; break; }
     c->rank_dev[r] = (int)v;
+    read_peer_transport(cr, r, c);
     const cJSON *rings = get_array(dr, cr, "rings", err), *trees = get_array(dr, cr, "trees", err);
     if (!rings || !trees) { ok = FALSE; break; }
     if (cJSON_GetArraySize(rings) < c->nchannels || cJSON_GetArraySize(trees) < c->nchannels) {
@@ -207,6 +225,15 @@ static gboolean read_comm(const struct doc *docs, int n, int nranks, struct comm
   }
   g_free(tmp);
   if (ok) read_nvls_heads(docs, n, c);
+  if (ok && c->transport) {
+    /* host memory between ranks of one node is the SHM transport; across nodes it is a network's
+     * staging buffer, and the network is what carries the data */
+    for (int a = 0; a < nranks; a++)
+      for (int b = 0; b < nranks; b++) {
+        int8_t *t = &c->transport[(size_t)a * nranks + b];
+        if (*t >= 0 && c->rank_node[a] != c->rank_node[b]) *t = -1;
+      }
+  }
   return ok;
 }
 

@@ -226,6 +226,22 @@ static void write_comm(FILE *f, const struct comm_entry *c) {
   }
   fprintf(f, "    {\"rank\": %d, \"nranks\": %d, \"node\": %d, \"nnodes\": %d, \"dev\": %d,\n", d->rank, n, d->node,
           d->nnodes, c->device);
+  /* Per peer, where the buffers of this rank's connections to it live: host memory is NCCL's SHM
+   * transport (or a network's staging), a GPU's memory P2P; -1 where no connection holds a buffer. */
+  fprintf(f, "     \"peer_host\": [");
+  for (int peer = 0; peer < n; peer++) {
+    int where = -1;
+    for (int i = 0; where < 0 && peer != d->rank && i < NCCL_DEV_MAXCHANNELS; i++) {
+      if (!ch[i].peers || !ch[i].peers[peer]) continue;
+      const struct nccl_dev_channel_peer *p = ch[i].peers[peer];
+      const struct nccl_dev_conn_info *conns[] = {&p->send[0], &p->recv[0], &p->send[1], &p->recv[1]};
+      for (int k = 0; where < 0 && k < 4; k++)
+        if (conns[k]->buffs[NCCL_DEV_PROTO_SIMPLE])
+          where = hack_mem_is_host(conns[k]->buffs[NCCL_DEV_PROTO_SIMPLE]);
+    }
+    fprintf(f, "%s%d", peer ? "," : "", where);
+  }
+  fprintf(f, "],\n");
   fprintf(f, "     \"buff_sizes\": [%d, %d, %d], \"p2p_chunk_size\": %d,\n", d->buff_sizes[0], d->buff_sizes[1],
           d->buff_sizes[2], d->p2p_chunk_size);
   fprintf(f, "     \"nchannels\": %d, \"nvls_channels\": %d, \"collnet_channels\": %d, \"p2p_nchannels\": %d, "

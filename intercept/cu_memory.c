@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "hack_log.h"
+#include "platform_hooks.h"
 #include "simtime.h"
 
 /* ---- registry of live ranges, keyed by base address ---- */
@@ -194,6 +195,13 @@ CUresult cuMemGetAddressRange_v2(CUdeviceptr *pbase, size_t *psize, CUdeviceptr 
   if (pbase) *pbase = (CUdeviceptr)r.base;
   if (psize) *psize = r.size;
   return CUDA_SUCCESS;
+}
+
+int hack_mem_is_host(const void *p) {
+  struct mem_range r;
+  if (!p || !mem_find((uintptr_t)p, &r)) return -1;
+  /* a cuMem allocation mapped here has its owning device, or -1 when created on the host */
+  return r.kind == MEM_HOST || r.kind == MEM_HOST_REGISTERED || (r.kind == MEM_VMM && r.dev < 0);
 }
 
 CUresult cuPointerGetAttribute(void *data, CUpointer_attribute attribute, CUdeviceptr ptr) {

@@ -58,6 +58,9 @@ const struct topo_system *hack_topology(void);
 /* Number of virtual GPUs of this node presented (after CCSIM_GPUS): what NVML and NCCL's topology see.
  * CUDA_VISIBLE_DEVICES may give this process fewer CUDA devices (cuDeviceGetCount). */
 int hack_gpu_count(void);
+/* Where a pointer NCCL holds lies: 1 in host memory (pinned, registered, or a cuMem allocation on the host,
+ * as NCCL's SHM transport uses), 0 in a virtual GPU's memory, -1 not memory the driver handed out. */
+int hack_mem_is_host(const void *p);
 
 #ifdef __cplusplus
 }

@@ -164,6 +164,13 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
       g_set_error(err, NETMODEL_ERROR, 1, "%s: channel_rate_spread = %g must be in [0, 1]", name, p->chan_spread);
       goto fail;
     }
+    if (cJSON_GetObjectItemCaseSensitive(root, "shm_read_efficiency") &&
+        get_value(root, "shm_read_efficiency", "", name, &p->shm_read_eff, err))
+      goto fail;
+    if (p->shm_read_eff > 1) {
+      g_set_error(err, NETMODEL_ERROR, 1, "%s: shm_read_efficiency = %g must be in [0, 1]", name, p->shm_read_eff);
+      goto fail;
+    }
     if (cJSON_GetObjectItemCaseSensitive(root, "simple_full_rate_threads") &&
         get_value(root, "simple_full_rate_threads", "", name, &p->simple_full_threads, err))
       goto fail;
@@ -435,6 +442,30 @@ static void add_p2p_lockstep(struct netmodel *m) {
   }
 }
 
+/* NCCL's SHM transport has the receiving GPU read the data out of host memory, and reads across PCIe
+ * reach only part of what writes do: each receiver of SHM routes gets one resource at that share of its
+ * PCI path (shm_read_efficiency), which its SHM routes end with. Made after the links and the send/recv
+ * chunk shares so that those keep their indices. */
+static void add_shm_reads(struct netmodel *m, const struct comm_info *comm, const double *read_bw) {
+  if (!(m->p->shm_read_eff > 0)) return;
+  for (int b = 0; b < m->nranks; b++) {
+    if (!(read_bw[b] > 0)) continue;
+    char *name = g_strdup_printf("rank %d reads from host memory (SHM)", b);
+    int id = netmodel_add_resource(m, name, read_bw[b] * m->p->shm_read_eff);
+    g_free(name);
+    for (int a = 0; a < m->nranks; a++) {
+      const struct route *r = &m->routes[(size_t)a * m->nranks + b];
+      if (a == b || r->kind != ROUTE_PCI || comm_transport_between(comm, a, b) != TRANSPORT_SHM ||
+          r->n >= NETMODEL_MAX_HOPS)
+        continue;
+      int res[NETMODEL_MAX_HOPS];
+      memcpy(res, &g_array_index(m->hops, int, r->at), (size_t)r->n * sizeof(int));
+      res[r->n] = id;
+      netmodel_set_route(m, a, b, ROUTE_PCI, r->n + 1, res);
+    }
+  }
+}
+
 struct netmodel *netmodel_new(const struct netmodel_params *p, const struct topo_system *sys,
                               const struct comm_info *comm, GError **err) {
   int n = comm->nranks;
@@ -456,11 +487,27 @@ struct netmodel *netmodel_new(const struct netmodel_params *p, const struct topo
   if (part && p->one_ref_mem > 0) m->one_mem_scale = part->mem_tbs / p->one_ref_mem;
   GHashTable *seen = g_hash_table_new(g_direct_hash, g_direct_equal);
   int res[NETMODEL_MAX_HOPS];
+  double *shm_read_bw = g_new0(double, n > 0 ? n : 1); /* per receiver of SHM routes: its PCI path, GB/s */
   for (int a = 0; a < n; a++) {
     for (int b = 0; b < n; b++) {
       if (a == b) continue;
       int na = comm->rank_node ? comm->rank_node[a] : 0, nb = comm->rank_node ? comm->rank_node[b] : 0;
       const struct topo_path *pth = topo_path_get(sys, TOPO_NODE_GPU, gpu[a], TOPO_NODE_GPU, gpu[b]);
+      if (na == nb && comm_transport_between(comm, a, b) == TRANSPORT_SHM) {
+        /* NCCL's SHM transport: the sender writes into host memory, the receiver reads it from there,
+         * so the data crosses the sender's way up to its CPU and the way down to the receiver */
+        const struct topo_node *ga = g_ptr_array_index(sys->nodes[TOPO_NODE_GPU], gpu[a]);
+        int cpu = ga->device >= 0 && ga->device < sys->ngpus ? sys->gpus[ga->device].cpu : -1;
+        const struct topo_path *up = cpu >= 0 ? topo_path_get(sys, TOPO_NODE_GPU, gpu[a], TOPO_NODE_CPU, cpu) : NULL;
+        const struct topo_path *down = cpu >= 0 ? topo_path_get(sys, TOPO_NODE_CPU, cpu, TOPO_NODE_GPU, gpu[b]) : NULL;
+        if (up && down) {
+          int k = append_path(m, seen, sys, TOPO_NODE_GPU, gpu[a], up, res, 0);
+          k = append_path(m, seen, sys, TOPO_NODE_CPU, cpu, down, res, k);
+          netmodel_set_route(m, a, b, ROUTE_PCI, k, res);
+          shm_read_bw[b] = down->bw;
+          continue;
+        }
+      }
       if (na == nb && pth && pth->type < TOPO_PATH_NET && pth->type != TOPO_PATH_DIS) {
         int k = append_path(m, seen, sys, TOPO_NODE_GPU, gpu[a], pth, res, 0);
         netmodel_set_route(m, a, b, kind_of(pth->type), k, res);
@@ -475,6 +522,7 @@ struct netmodel *netmodel_new(const struct netmodel_params *p, const struct topo
                     a, b, sys->source ? sys->source : "(memory)");
         g_hash_table_destroy(seen);
         g_free(gpu);
+        g_free(shm_read_bw);
         netmodel_free(m);
         return NULL;
       }
@@ -486,6 +534,8 @@ struct netmodel *netmodel_new(const struct netmodel_params *p, const struct topo
   g_hash_table_destroy(seen);
   g_free(gpu);
   add_p2p_lockstep(m);
+  add_shm_reads(m, comm, shm_read_bw);
+  g_free(shm_read_bw);
   return m;
 }
 

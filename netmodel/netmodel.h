@@ -52,6 +52,8 @@ struct netmodel_params {
   double tree_step_lat[PROTO_COUNT]; /* the same for a tree hop over NVLink (0 = step_lat) */
   double forward_frac[PROTO_COUNT]; /* fraction of a step that must arrive before the receiver forwards it */
   double link_eff;                  /* fraction of a link's nominal (topology) bandwidth data can use */
+  double shm_read_eff;              /* share of that a GPU gets reading SHM data out of host memory across
+                                     * its PCI path (0 = not given: no such limit) */
   double nvls_eff;                  /* NVLink SHARP (multimem) traffic: the fraction of that a payload byte
                                      * gets, so each takes 1/nvls_eff bytes of the link; 0 = no NVLS */
   /* Fixed costs of one collective call. */

@@ -9,7 +9,7 @@
 #   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
 # Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
 #
-# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu]
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu|shm]
 #   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
 #   calibrate: instead of the sets above, the sets that separate the model's causes: repeated default
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
@@ -49,6 +49,9 @@
 #   onegpu: a communicator of one GPU (GPUS=1), where NCCL copies the buffer (out of place) or does nothing
 #     (in place) instead of running a kernel: the seven operations 8 B - 8 GiB, all_reduce with avg (a
 #     pre-multiplying kernel), and one-rank copies 1 MiB - 8 GiB repeated (the copy rate).
+#   shm: NCCL_P2P_DISABLE=1, so GPUs of one node exchange data through host memory (the SHM transport):
+#     the seven operations 8 B - 1 GiB in one process, all_reduce and sendrecv on the first 2 GPUs, and
+#     all_reduce and sendrecv with one host thread per GPU (device time).
 # Environment: NCCL_NVLS_ENABLE is forced to 0 (NVLink SHARP multicast off, as on the machines the
 # bundled fixtures were measured on).
 set -uo pipefail
@@ -380,6 +383,24 @@ if [ "$quick" = onegpu ]; then
 - <op>_default.log: each operation on one GPU.
 - all_reduce_avg.log: -o avg (NCCL runs a kernel that scales the copy; sum only copies).
 - all_reduce_repeat.log: 1 MiB - 8 GiB again, in a fresh process (run-to-run spread of the copy rate).
+EOF
+fi
+
+if [ "$quick" = shm ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING,ENV NCCL_P2P_DISABLE=1
+  NCCL_TOPO_DUMP_FILE="$logs/topo.xml" NCCL_GRAPH_DUMP_FILE="$logs/graph.xml" \
+    run all_reduce_shm all_reduce_perf -b 8 -e 1G -f 2
+  for op in all_gather reduce_scatter broadcast reduce alltoall sendrecv; do
+    run ${op}_shm ${op}_perf -b 8 -e 1G -f 2 -c 0
+  done
+  run g2_all_reduce_shm all_reduce_perf -g 2 -b 8 -e 1G -f 2 -c 0
+  run g2_sendrecv_shm sendrecv_perf -g 2 -b 8 -e 1G -f 2 -c 0
+  run all_reduce_shm_threads all_reduce_perf -b 8 -e 1G -f 2 -c 0 -t "$gpus" -g 1
+  run sendrecv_shm_threads sendrecv_perf -b 8 -e 1G -f 2 -c 0 -t "$gpus" -g 1
+  finish shm "GPUs through host memory (NCCL_P2P_DISABLE=1, SHM transport)" \
+    "NCCL_P2P_DISABLE=1; one process, -g $gpus unless named g2 (-g 2) or _threads (-t $gpus -g 1), -b 8 -e 1G -f 2." <<EOF
+- <op>_shm.log: each operation with P2P disabled (INFO with INIT,TUNING,ENV: the logs show the setting).
+- topo.xml, graph.xml: NCCL's topology and graph dumps of this run.
 EOF
 fi
 

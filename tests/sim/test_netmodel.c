@@ -622,6 +622,40 @@ static void test_one_rank(void) {
   g_free(path);
 }
 
+/* NCCL's SHM transport (what NCCL_P2P_DISABLE=1 leaves inside a node): the data goes up the sender's
+ * PCIe path to host memory and down the receiver's, which reads it at shm_read_efficiency of that path
+ * (measured: h200x4-shm), not over NVLink. */
+static void test_shm_route(void) {
+  struct machine x;
+  machine_open(&x, 2, 1);
+  netmodel_free(x.m);
+  memset(x.c.transport, TRANSPORT_SHM, 4);
+  GError *err = NULL;
+  x.m = netmodel_new(x.p, x.sys, &x.c, &err);
+  g_assert_no_error(err);
+  g_assert_cmpfloat(x.p->shm_read_eff, >, 0);
+  struct comm_decision d = {.op = OP_SENDRECV, .algo = ALGO_NONE, .proto = PROTO_SIMPLE, .nthreads = 544};
+  struct op o = {.rank_src = 0, .rank_dst = 1, .payload_bytes = 1 << 20, .protocol = PROTO_SIMPLE,
+                 .transport = TRANSPORT_SHM};
+  struct netmodel_cost nc;
+  netmodel_op_cost(x.m, &d, &o, &nc);
+  /* GPU0 -> CPU, CPU -> GPU1 (48 GB/s each: PCIe as NCCL's topology gives it), GPU1's reads */
+  g_assert_cmpint(nc.nres, ==, 3);
+  const double *cap = netmodel_capacities(x.m);
+  g_assert_cmpfloat(fabs(cap[nc.res[0]] / (48e-3 * x.p->link_eff) - 1), <, 1e-6);
+  g_assert_cmpfloat(fabs(cap[nc.res[2]] / (48e-3 * x.p->link_eff * x.p->shm_read_eff) - 1), <, 1e-6);
+  g_assert_cmpuint(nc.latency_ps, ==, netmodel_us_to_ps(x.p->step_lat[ROUTE_PCI][PROTO_SIMPLE]));
+  /* the other direction has its own read resource */
+  struct op back = o;
+  back.rank_src = 1;
+  back.rank_dst = 0;
+  struct netmodel_cost nb;
+  netmodel_op_cost(x.m, &d, &back, &nb);
+  g_assert_cmpint(nb.nres, ==, 3);
+  g_assert_cmpint(nb.res[2], !=, nc.res[2]);
+  machine_close(&x);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   data_dir = g_getenv("CCSIM_TEST_DATA");
@@ -635,5 +669,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/netmodel/steady_state", test_steady_state);
   g_test_add_func("/netmodel/back_to_back", test_back_to_back);
   g_test_add_func("/netmodel/one_rank", test_one_rank);
+  g_test_add_func("/netmodel/shm_route", test_shm_route);
   return g_test_run();
 }
