@@ -105,6 +105,9 @@ const char *comm_op_name(enum comm_op op);      /* "all_reduce", ... (nccl-tests
 int comm_algo_parse(const char *s);             /* -1 when unknown */
 int comm_proto_parse(const char *s);
 int comm_op_parse(const char *s);
+/* The accepted names, for messages. */
+#define COMM_DTYPE_NAMES "int8, uint8, int32, uint32, int64, uint64, half, float, double, bfloat16, f8e4m3, f8e5m2"
+#define COMM_REDOP_NAMES "sum, prod, max, min, avg, mulsum"
 const char *comm_dtype_name(enum comm_dtype t);  /* "float", "bfloat16", "f8e4m3", ... */
 int comm_dtype_size(enum comm_dtype t);          /* bytes per element */
 int comm_dtype_parse(const char *s);             /* -1 when unknown */

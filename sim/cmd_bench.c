@@ -65,15 +65,7 @@ int cmd_bench(int argc, char **argv) {
     fprintf(stderr, "%s: unknown operation '%s' (all_reduce, all_gather, reduce_scatter, broadcast, reduce, alltoall, sendrecv)\n", argv[0], op_name);
     goto out;
   }
-  if (dtype && comm_dtype_parse(dtype) < 0) {
-    fprintf(stderr, "%s: unknown element type '%s' (int8, uint8, int32, uint32, int64, uint64, half, float, double, "
-            "bfloat16, f8e4m3, f8e5m2)\n", argv[0], dtype);
-    goto out;
-  }
-  if (redop && comm_redop_parse(redop) < 0) {
-    fprintf(stderr, "%s: unknown reduction operator '%s' (sum, prod, max, min, avg, mulsum)\n", argv[0], redop);
-    goto out;
-  }
+  if (!cmd_check_dtype_redop(argv[0], dtype, redop)) goto out;
   if (root < 0) {
     fprintf(stderr, "%s: --root must be a rank (>= 0)\n", argv[0]);
     goto out;

@@ -191,12 +191,12 @@ int cmd_compare(int argc, char **argv) {
   for (guint k = 0; k < groups->len; k++) {
     struct compare_group *g = g_ptr_array_index(groups, k);
     if (comm_dtype_parse(g->type) < 0) {
-      fprintf(stderr, "%s: %s:%d: unknown element type '%s' (nccl-tests' names: int8, uint8, int32, uint32, int64, "
-              "uint64, half, float, double, bfloat16, f8e4m3, f8e5m2)\n", argv[0], argv[1], g->first_line, g->type);
+      fprintf(stderr, "%s: %s:%d: unknown element type '%s' (nccl-tests' names: " COMM_DTYPE_NAMES ")\n", argv[0],
+              argv[1], g->first_line, g->type);
       goto groups_done;
     }
     if (g->redop[0] && comm_redop_parse(g->redop) < 0) {
-      fprintf(stderr, "%s: %s:%d: unknown reduction operator '%s' (sum, prod, max, min, avg, mulsum)\n", argv[0],
+      fprintf(stderr, "%s: %s:%d: unknown reduction operator '%s' (" COMM_REDOP_NAMES ")\n", argv[0],
               argv[1], g->first_line, g->redop);
       goto groups_done;
     }

@@ -81,15 +81,7 @@ int cmd_decide(int argc, char **argv) {
     fprintf(stderr, "%s: need -b <= -e, -f >= 2, --nodes >= 1, --gpus >= 0, --type-size 1/2/4/8\n", argv[0]);
     goto out;
   }
-  if (dtype && comm_dtype_parse(dtype) < 0) {
-    fprintf(stderr, "%s: unknown element type '%s' (int8, uint8, int32, uint32, int64, uint64, half, float, double, "
-            "bfloat16, f8e4m3, f8e5m2)\n", argv[0], dtype);
-    goto out;
-  }
-  if (redop && comm_redop_parse(redop) < 0) {
-    fprintf(stderr, "%s: unknown reduction operator '%s' (sum, prod, max, min, avg, mulsum)\n", argv[0], redop);
-    goto out;
-  }
+  if (!cmd_check_dtype_redop(argv[0], dtype, redop)) goto out;
   for (size_t s = minb; s <= maxb; s *= (size_t)factor) {
     g_array_append_val(sizes, s);
     if (s > maxb / (size_t)factor) break;

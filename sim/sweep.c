@@ -90,8 +90,7 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *out, GError 
   if (req->dtype) {
     int t = comm_dtype_parse(req->dtype);
     if (t < 0) {
-      g_set_error(err, SWEEP_ERROR, 1, "unknown element type '%s' (nccl-tests' names: int8, uint8, int32, uint32, "
-                  "int64, uint64, half, float, double, bfloat16, f8e4m3, f8e5m2)", req->dtype);
+      g_set_error(err, SWEEP_ERROR, 1, "unknown element type '%s' (nccl-tests' names: " COMM_DTYPE_NAMES ")", req->dtype);
       goto out;
     }
     preq.type_size = comm_dtype_size((enum comm_dtype)t);
@@ -101,7 +100,7 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *out, GError 
                                                         req->dtype ? (enum comm_dtype)comm_dtype_parse(req->dtype)
                                                                    : DTYPE_FLOAT);
   if (req->redop && comm_redop_parse(req->redop) < 0) {
-    g_set_error(err, SWEEP_ERROR, 1, "unknown reduction operator '%s' (sum, prod, max, min, avg, mulsum)", req->redop);
+    g_set_error(err, SWEEP_ERROR, 1, "unknown reduction operator '%s' (" COMM_REDOP_NAMES ")", req->redop);
     goto out;
   }
   if (req->progress) fprintf(stderr, "ccsim: running NCCL on %d virtual node(s) for %d sizes...\n", nodes, req->nsizes);
