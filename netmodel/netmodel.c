@@ -662,6 +662,11 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
     if (d->nchannels > 1)
       speed = 1.0 + p->chan_spread * (double)(op->channel % d->nchannels) / (double)(d->nchannels - 1);
     rate *= speed;
+  } else if (p2p && proto == PROTO_SIMPLE && kind != ROUTE_NVLINK && d->nchannels > 1) {
+    /* the same drift for send/recv channels sharing a PCIe or network path, whose flag hand-overs are
+     * long next to a chunk's data: in step, they would all wait for their flags at once */
+    speed = 1.0 + p->chan_spread * (double)(op->channel % d->nchannels) / (double)(d->nchannels - 1);
+    rate *= speed;
   }
   int tree = !p2p && d && d->algo == ALGO_TREE;
   if (tree && proto == PROTO_SIMPLE && d->op == OP_ALL_REDUCE && p->ring_send_bw > 0) {
