@@ -45,7 +45,7 @@ struct netmodel {
 /* ---- parameters ---- */
 
 static const char *proto_keys[PROTO_COUNT] = {"LL", "LL128", "SIMPLE"};
-static const char *route_keys[ROUTE_KINDS] = {"NVLINK", "PCI", "NET"};
+static const char *route_keys[ROUTE_KINDS] = {"NVLINK", "PCI", "NET", "SHM"};
 
 /* A parameter is {"value": number, "source": "where it comes from"}; both are required. */
 static int get_value(const cJSON *obj, const char *key, const char *ctx, const char *file, double *out,
@@ -192,8 +192,17 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
                 name);
     goto fail;
   }
-  for (int k = 0; k < ROUTE_KINDS; k++)
+  for (int k = 0; k < ROUTE_KINDS; k++) {
+    /* files without an SHM row time host-memory steps as PCIe ones */
+    if (k == ROUTE_SHM && !cJSON_GetObjectItemCaseSensitive(lat, route_keys[k])) {
+      memcpy(p->step_lat[k], p->step_lat[ROUTE_PCI], sizeof p->step_lat[k]);
+      continue;
+    }
     if (get_per_proto(lat, route_keys[k], name, p->step_lat[k], err)) goto fail;
+  }
+  if (cJSON_GetObjectItemCaseSensitive(root, "shm_channel_bw_gbs") &&
+      get_per_proto(root, "shm_channel_bw_gbs", name, p->shm_chan_bw, err))
+    goto fail;
   for (int q = 0; q < PROTO_COUNT; q++) {
     p->chan_threads[q] = (int)threads[q];
     if (p->chan_bw[q] <= 0 || p->p2p_chan_bw[q] <= 0 || p->wire_factor[q] < 1 || p->chan_threads[q] <= 0) {
@@ -455,13 +464,13 @@ static void add_shm_reads(struct netmodel *m, const struct comm_info *comm, cons
     g_free(name);
     for (int a = 0; a < m->nranks; a++) {
       const struct route *r = &m->routes[(size_t)a * m->nranks + b];
-      if (a == b || r->kind != ROUTE_PCI || comm_transport_between(comm, a, b) != TRANSPORT_SHM ||
+      if (a == b || r->kind != ROUTE_SHM || comm_transport_between(comm, a, b) != TRANSPORT_SHM ||
           r->n >= NETMODEL_MAX_HOPS)
         continue;
       int res[NETMODEL_MAX_HOPS];
       memcpy(res, &g_array_index(m->hops, int, r->at), (size_t)r->n * sizeof(int));
       res[r->n] = id;
-      netmodel_set_route(m, a, b, ROUTE_PCI, r->n + 1, res);
+      netmodel_set_route(m, a, b, ROUTE_SHM, r->n + 1, res);
     }
   }
 }
@@ -503,7 +512,7 @@ struct netmodel *netmodel_new(const struct netmodel_params *p, const struct topo
         if (up && down) {
           int k = append_path(m, seen, sys, TOPO_NODE_GPU, gpu[a], up, res, 0);
           k = append_path(m, seen, sys, TOPO_NODE_CPU, cpu, down, res, k);
-          netmodel_set_route(m, a, b, ROUTE_PCI, k, res);
+          netmodel_set_route(m, a, b, ROUTE_SHM, k, res);
           shm_read_bw[b] = down->bw;
           continue;
         }
@@ -662,7 +671,7 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
     if (d->nchannels > 1)
       speed = 1.0 + p->chan_spread * (double)(op->channel % d->nchannels) / (double)(d->nchannels - 1);
     rate *= speed;
-  } else if (p2p && proto == PROTO_SIMPLE && kind != ROUTE_NVLINK && d->nchannels > 1) {
+  } else if (p2p && proto == PROTO_SIMPLE && kind != ROUTE_NVLINK && d && d->nchannels > 1) {
     /* the same drift for send/recv channels sharing a PCIe or network path, whose flag hand-overs are
      * long next to a chunk's data: in step, they would all wait for their flags at once */
     speed = 1.0 + p->chan_spread * (double)(op->channel % d->nchannels) / (double)(d->nchannels - 1);
@@ -673,6 +682,10 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
     rate = tree_step_rate(p, op, threads);
     scale = 1.0;
   }
+  /* through host memory a channel reaches less than over NVLink (the receiver polls and reads across
+   * PCIe); the channel spread still applies */
+  if (kind == ROUTE_SHM && p->shm_chan_bw[proto] > 0 && rate * scale > p->shm_chan_bw[proto] * speed)
+    rate = p->shm_chan_bw[proto] * speed / scale;
   out->cap = rate * scale * p->wire_factor[proto] * nvls_factor * 1e-3;
   if (op->transport == TRANSPORT_LOCAL) {
     /* a copy within the rank (rank_src == rank_dst, so no route above): no link, no synchronisation

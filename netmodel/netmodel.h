@@ -23,7 +23,8 @@
 GQuark netmodel_error_quark(void);
 
 /* Kind of route between two ranks: picks the per-step latency row. */
-enum netmodel_route_kind { ROUTE_NVLINK = 0, ROUTE_PCI = 1, ROUTE_NET = 2, ROUTE_KINDS = 3 };
+/* ROUTE_SHM: two GPUs of a node through host memory (NCCL's SHM transport), over their PCIe paths. */
+enum netmodel_route_kind { ROUTE_NVLINK = 0, ROUTE_PCI = 1, ROUTE_NET = 2, ROUTE_SHM = 3, ROUTE_KINDS = 4 };
 
 /* Per hardware generation. Rates are GB/s (1e9 bytes/s), times µs. */
 struct netmodel_params {
@@ -54,6 +55,8 @@ struct netmodel_params {
   double link_eff;                  /* fraction of a link's nominal (topology) bandwidth data can use */
   double shm_read_eff;              /* share of that a GPU gets reading SHM data out of host memory across
                                      * its PCI path (0 = not given: no such limit) */
+  double shm_chan_bw[PROTO_COUNT];  /* payload rate one channel reaches through host memory, a cap on its
+                                     * rate otherwise (0 = not given: no cap) */
   double nvls_eff;                  /* NVLink SHARP (multimem) traffic: the fraction of that a payload byte
                                      * gets, so each takes 1/nvls_eff bytes of the link; 0 = no NVLS */
   /* Fixed costs of one collective call. */

@@ -9,7 +9,7 @@
 #   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
 # Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
 #
-# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu|shm]
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu|shm|shmstep]
 #   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
 #   calibrate: instead of the sets above, the sets that separate the model's causes: repeated default
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
@@ -52,6 +52,9 @@
 #   shm: NCCL_P2P_DISABLE=1, so GPUs of one node exchange data through host memory (the SHM transport):
 #     the seven operations 8 B - 1 GiB in one process, all_reduce and sendrecv on the first 2 GPUs, and
 #     all_reduce and sendrecv with one host thread per GPU (device time).
+#   shmstep: NCCL_P2P_DISABLE=1 with one host thread per GPU: ring all_reduce and all_gather on one channel
+#     with Simple at NCCL's default buffer and at NCCL_BUFFSIZE 1 MiB (4x the steps), with LL128 and LL,
+#     and send/recv on one channel at 128 KiB and 512 KiB chunks: what a step costs through host memory.
 # Environment: NCCL_NVLS_ENABLE is forced to 0 (NVLink SHARP multicast off, as on the machines the
 # bundled fixtures were measured on).
 set -uo pipefail
@@ -401,6 +404,27 @@ if [ "$quick" = shm ]; then
     "NCCL_P2P_DISABLE=1; one process, -g $gpus unless named g2 (-g 2) or _threads (-t $gpus -g 1), -b 8 -e 1G -f 2." <<EOF
 - <op>_shm.log: each operation with P2P disabled (INFO with INIT,TUNING,ENV: the logs show the setting).
 - topo.xml, graph.xml: NCCL's topology and graph dumps of this run.
+EOF
+fi
+
+if [ "$quick" = shmstep ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING,ENV NCCL_P2P_DISABLE=1
+  ss="-b 64K -e 512M -f 4 -c 0 -t $gpus -g 1"
+  for op in all_reduce all_gather; do
+    NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 NCCL_PROTO=Simple run ${op}_ch1_simple ${op}_perf $ss
+    NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 NCCL_PROTO=Simple NCCL_BUFFSIZE=1048576 \
+      run ${op}_ch1_simple_buff1M ${op}_perf $ss
+  done
+  NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 NCCL_PROTO=LL128 run all_reduce_ch1_ll128 all_reduce_perf $ss
+  NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 NCCL_PROTO=LL run all_reduce_ch1_ll all_reduce_perf $ss
+  NCCL_MAX_P2P_NCHANNELS=1 run sendrecv_ch1 sendrecv_perf $ss
+  NCCL_MAX_P2P_NCHANNELS=1 NCCL_P2P_NET_CHUNKSIZE=524288 NCCL_P2P_PCI_CHUNKSIZE=524288 \
+    run sendrecv_ch1_chunk512K sendrecv_perf $ss
+  finish shmstep "steps through host memory (NCCL_P2P_DISABLE=1, one channel)" \
+    "NCCL_P2P_DISABLE=1; -t $gpus -g 1 (one host thread per GPU), -b 64K -e 512M -f 4 -c 0." <<EOF
+- <op>_ch1_simple[_buff1M].log: NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=1, NCCL_PROTO=Simple (NCCL_BUFFSIZE=1048576).
+- all_reduce_ch1_ll128 / _ll: the same with NCCL_PROTO=LL128 / LL.
+- sendrecv_ch1[_chunk512K]: NCCL_MAX_P2P_NCHANNELS=1 (NCCL_P2P_NET_CHUNKSIZE=NCCL_P2P_PCI_CHUNKSIZE=524288).
 EOF
 fi
 

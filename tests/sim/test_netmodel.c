@@ -624,7 +624,7 @@ static void test_one_rank(void) {
 
 /* NCCL's SHM transport (what NCCL_P2P_DISABLE=1 leaves inside a node): the data goes up the sender's
  * PCIe path to host memory and down the receiver's, which reads it at shm_read_efficiency of that path
- * (measured: h200x4-shm), not over NVLink. */
+ * (measured: h200x4-shm, h200x4-shmstep), not over NVLink. */
 static void test_shm_route(void) {
   struct machine x;
   machine_open(&x, 2, 1);
@@ -644,7 +644,11 @@ static void test_shm_route(void) {
   const double *cap = netmodel_capacities(x.m);
   g_assert_cmpfloat(fabs(cap[nc.res[0]] / (48e-3 * x.p->link_eff) - 1), <, 1e-6);
   g_assert_cmpfloat(fabs(cap[nc.res[2]] / (48e-3 * x.p->link_eff * x.p->shm_read_eff) - 1), <, 1e-6);
-  g_assert_cmpuint(nc.latency_ps, ==, netmodel_us_to_ps(x.p->step_lat[ROUTE_PCI][PROTO_SIMPLE]));
+  /* host-memory steps have their own hand-over cost and per-channel rate (h200x4-shmstep) */
+  g_assert_cmpuint(nc.latency_ps, ==, netmodel_us_to_ps(x.p->step_lat[ROUTE_SHM][PROTO_SIMPLE]));
+  g_assert_cmpfloat(x.p->shm_chan_bw[PROTO_SIMPLE], >, 0);
+  g_assert_cmpfloat(x.p->shm_chan_bw[PROTO_SIMPLE], <, x.p->p2p_chan_bw[PROTO_SIMPLE]);
+  g_assert_cmpfloat(fabs(nc.cap - x.p->shm_chan_bw[PROTO_SIMPLE] * x.p->wire_factor[PROTO_SIMPLE] * 1e-3), <, 1e-12);
   /* the other direction has its own read resource */
   struct op back = o;
   back.rank_src = 1;
