@@ -492,14 +492,18 @@ static void write_output(int nccl_version, double init_s, double run_s) {
 
 static void finish(void) {
   wd_arm(opt_call_timeout, "communicator teardown");
-  /* Cross-node work leaves proxy operations that wait for kernels that never run: abort, do not destroy. */
-  int use_abort = opt_abort >= 0 ? opt_abort : opt_nodes > 1;
+  /* Work through the network (across nodes, or inside one when NCCL routes some ring connections
+   * through NICs, as with NCCL_P2P_DISABLE=1 on 8 GPUs) leaves proxy operations that wait for kernels
+   * that never run, and ncclCommDestroy would wait for them: abort, do not destroy. */
+  int use_abort = opt_abort >= 0 ? opt_abort : 1;
   if (opt_nodes > 1) {
     for (int d = 0; d < opt_gpus; d++)
-      nccl_check(use_abort ? nccl.comm_abort(threads[d].comm) : nccl.comm_destroy(threads[d].comm), "ncclCommAbort");
+      nccl_check(use_abort ? nccl.comm_abort(threads[d].comm) : nccl.comm_destroy(threads[d].comm),
+                 use_abort ? "ncclCommAbort" : "ncclCommDestroy");
   } else {
     for (int d = 0; d < opt_gpus; d++)
-      nccl_check(use_abort ? nccl.comm_abort(comms[d]) : nccl.comm_destroy(comms[d]), "ncclCommDestroy");
+      nccl_check(use_abort ? nccl.comm_abort(comms[d]) : nccl.comm_destroy(comms[d]),
+                 use_abort ? "ncclCommAbort" : "ncclCommDestroy");
   }
 }
 
@@ -519,7 +523,7 @@ int main(int argc, char **argv) {
     {"out", 'o', 0, G_OPTION_ARG_FILENAME, &opt_out, "capture JSON to write", "FILE"},
     {"init-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &opt_init_timeout, "seconds allowed for NCCL init (default 120)", "S"},
     {"call-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &opt_call_timeout, "seconds allowed for each call (default 60)", "S"},
-    {"abort", 0, 0, G_OPTION_ARG_INT, &opt_abort, "end communicators with ncclCommAbort (1) or ncclCommDestroy (0); default: abort across nodes", "0|1"},
+    {"abort", 0, 0, G_OPTION_ARG_INT, &opt_abort, "end communicators with ncclCommAbort (1, default) or ncclCommDestroy (0)", "0|1"},
     {NULL, 0, 0, 0, NULL, NULL, NULL}};
   const char *e;
   if ((e = getenv("CCSIM_NODES"))) opt_nodes = atoi(e);

@@ -99,6 +99,12 @@ within h200x4-shm/all_reduce_shm.log 14 40
 awk '$1 == 1073741824 { gsub(/[%+-]/, "", $7); found = 1; if ($7 + 0 > 10) bad = 1 } END { exit !found || bad }' "$tmp/c" ||
   fail "SHM all_reduce 1 GiB: $(grep -E '^ +1073741824' "$tmp/c")"
 
+# with P2P disabled on 8 GPUs NCCL routes some ring connections of one node through the NICs; their proxy
+# operations wait for kernels that never run, so the probe must abort its communicators, not destroy them
+# (it hung in teardown until its time limit)
+NCCL_P2P_DISABLE=1 NCCL_NVLS_ENABLE=0 "$ccsim" decide --topo "$dgx" --op all_reduce -b 1M --timeout 60 >"$tmp/d" 2>&1 ||
+  fail "decide with NCCL_P2P_DISABLE=1 on 8 GPUs: $(tail -2 "$tmp/d")"
+
 # a run whose NCCL set up no NVLS channels is simulated without NVLS: forced Simple on one channel makes
 # the virtual NVSwitch machine choose NVLS for small sizes otherwise, where the hardware ran a ring
 log=$data/measured/h200x4-devicefit/all_reduce_SIMPLE_ch1.log
