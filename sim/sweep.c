@@ -95,6 +95,14 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *out, GError 
     }
     preq.type_size = comm_dtype_size((enum comm_dtype)t);
   }
+  if (req->dtype && (!strcmp(req->dtype, "f8e4m3") || !strcmp(req->dtype, "f8e5m2")) && sys->ngpus > 0 &&
+      sys->gpus[0].sm < 90 && (req->op == OP_ALL_REDUCE || req->op == OP_REDUCE || req->op == OP_REDUCE_SCATTER)) {
+    /* NCCL refuses these calls with a bare "invalid argument" */
+    g_set_error(err, SWEEP_ERROR, 1, "NCCL reduces %s only on sm_90 and newer GPUs; the GPUs of %s are sm_%d "
+                "(use another element type, or a copy operation: all_gather, broadcast, alltoall, sendrecv)",
+                req->dtype, req->topo_path, sys->gpus[0].sm);
+    goto out;
+  }
   int rop = req->redop ? comm_redop_parse(req->redop) : REDOP_SUM;
   int premul_sum = rop >= 0 && comm_redop_is_premul_sum((enum comm_redop)rop,
                                                         req->dtype ? (enum comm_dtype)comm_dtype_parse(req->dtype)

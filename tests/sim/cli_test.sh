@@ -72,6 +72,10 @@ done
   fail "1 GiB all_reduce on DGX H100: sum $(cat "$tmp/algo_sum"), prod $(cat "$tmp/algo_prod"); wanted NVLS and RING"
 "$ccsim" bench --topo "$topo" -d float17 2>"$tmp/e" && fail "bench accepted an unknown element type"
 grep -q "float17" "$tmp/e" || fail "bench error does not name the element type"
+# NCCL refuses FP8 reductions below sm_90 with a bare "invalid argument": ccsim says why
+"$ccsim" bench --topo "$data/../../scenarios/topologies/dgx-a100.xml" -d f8e4m3 -b 1M -e 1M 2>"$tmp/e" &&
+  fail "bench accepted an FP8 all_reduce on sm_80"
+grep -q "sm_90" "$tmp/e" || fail "FP8 on sm_80: $(cat "$tmp/e")"
 # compare runs the log's type (the dtypes set: 4x H200, one thread per GPU, device time); a log holding two
 # sweeps (nccl-tests -d all) is compared sweep by sweep
 within h200x4-dtypes/reduce_scatter_half_sum.log 6 30
