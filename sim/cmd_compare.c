@@ -95,7 +95,9 @@ int cmd_compare(int argc, char **argv) {
     "operation, rank count and sizes on the topology, and prints measured against predicted time per size\n"
     "(out-of-place and in-place) with the relative error, then the median and maximum |error|.\n"
     "Rows of size 0 (empty calls) are not compared. NCCL settings the log reports (NCCL_ALGO, NCCL_PROTO,\n"
-    "NCCL_NVLS_ENABLE, ...) apply unless already set in the environment.");
+    "NCCL_NVLS_ENABLE, ...) apply unless already set in the environment. NCCL runs with the element type,\n"
+    "reduction operator and root of the log's rows; a log holding several sweeps (nccl-tests -d all,\n"
+    "-o all, -r -1) is compared sweep by sweep.");
   g_option_context_add_main_entries(ctx, entries, NULL);
   GError *err = NULL;
   int rc = 2;
