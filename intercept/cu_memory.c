@@ -284,8 +284,9 @@ CUresult cuMemPrefetchAsync_v2(CUdeviceptr devPtr, size_t count, CUmemLocation l
 
 static bool device_range(const void *p, size_t n) {
   struct mem_range r;
+  /* a GPU's memory: not pinned or registered host memory, nor a cuMem allocation made on the host */
   return mem_find((uintptr_t)p, &r) && r.kind != MEM_HOST && r.kind != MEM_HOST_REGISTERED &&
-         (uintptr_t)p + n <= r.base + r.size;
+         !(r.kind == MEM_VMM && r.dev < 0) && (uintptr_t)p + n <= r.base + r.size;
 }
 
 /* A synchronous copy first waits for the device's work, as the legacy default stream does (simulated time

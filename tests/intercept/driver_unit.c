@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "integrity_hash.h"
+#include "platform_hooks.h"
 
 /* NVML entry points of the library (NVML has no header in the CUDA toolkit). */
 typedef struct nvml_device *nvmlDevice_t;
@@ -342,7 +343,29 @@ static void test_classic_memory(void) {
   g_assert_cmpint(cuMemFree(p), ==, CUDA_SUCCESS);
   void *h = NULL;
   g_assert_cmpint(cuMemHostAlloc(&h, 4096, 0), ==, CUDA_SUCCESS);
+  /* where memory lies, as the capture asks it of NCCL's connection buffers (SHM vs P2P) */
+  CUdeviceptr dev = 0;
+  g_assert_cmpint(cuMemAlloc(&dev, 4096), ==, CUDA_SUCCESS);
+  g_assert_cmpint(hack_mem_is_host(h), ==, 1);
+  g_assert_cmpint(hack_mem_is_host((void *)(uintptr_t)(dev + 10)), ==, 0);
+  g_assert_cmpint(hack_mem_is_host(msg), ==, -1);
+  g_assert_cmpint(cuMemFree(dev), ==, CUDA_SUCCESS);
   g_assert_cmpint(cuMemFreeHost(h), ==, CUDA_SUCCESS);
+
+  /* Device-to-device copies move data below 64 MiB; from 64 MiB (user data: a one-rank collective's
+   * buffer) they are not carried out, so a large one-GPU call does not fault in host memory. */
+  size_t large = (size_t)64 << 20;
+  CUdeviceptr src = 0, dst = 0;
+  g_assert_cmpint(cuMemAlloc(&src, large), ==, CUDA_SUCCESS);
+  g_assert_cmpint(cuMemAlloc(&dst, large), ==, CUDA_SUCCESS);
+  memset((void *)(uintptr_t)src, 0x5a, 4096);
+  g_assert_cmpint(cuMemcpyAsync(dst, src, 4096, NULL), ==, CUDA_SUCCESS);
+  g_assert_cmpuint(((unsigned char *)(uintptr_t)dst)[4095], ==, 0x5a);
+  memset((void *)(uintptr_t)src, 0x3c, 4096);
+  g_assert_cmpint(cuMemcpyAsync(dst, src, large, NULL), ==, CUDA_SUCCESS);
+  g_assert_cmpuint(((unsigned char *)(uintptr_t)dst)[0], ==, 0x5a);
+  g_assert_cmpint(cuMemFree(src), ==, CUDA_SUCCESS);
+  g_assert_cmpint(cuMemFree(dst), ==, CUDA_SUCCESS);
   cuCtxSetCurrent(NULL);
 }
 
