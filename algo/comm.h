@@ -113,6 +113,8 @@ int comm_dtype_size(enum comm_dtype t);          /* bytes per element */
 int comm_dtype_parse(const char *s);             /* -1 when unknown */
 const char *comm_redop_name(enum comm_redop r);  /* "sum", "prod", "max", "min", "avg", "mulsum" */
 int comm_redop_parse(const char *s);             /* -1 when unknown */
+/* Whether the operation reduces (all_reduce, reduce, reduce_scatter): the ones a redop applies to. */
+gboolean comm_op_reduces(enum comm_op op);
 /* Whether NCCL runs `r` on elements of `t` as a pre-multiplied sum (hostToDevRedOp: avg of floating-point
  * types multiplies by 1/nranks first; integer avg divides after the sum instead). */
 gboolean comm_redop_is_premul_sum(enum comm_redop r, enum comm_dtype t);

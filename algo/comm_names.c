@@ -30,6 +30,10 @@ int comm_op_parse(const char *s) { return lookup(s, op_names, OP_COUNT); }
 int comm_dtype_parse(const char *s) { return lookup(s, dtype_names, DTYPE_COUNT); }
 int comm_redop_parse(const char *s) { return lookup(s, redop_names, REDOP_COUNT); }
 
+gboolean comm_op_reduces(enum comm_op op) {
+  return op == OP_ALL_REDUCE || op == OP_REDUCE || op == OP_REDUCE_SCATTER;
+}
+
 gboolean comm_redop_is_premul_sum(enum comm_redop r, enum comm_dtype t) {
   gboolean floating = t == DTYPE_HALF || t == DTYPE_FLOAT || t == DTYPE_DOUBLE || t == DTYPE_BFLOAT16 ||
                       t == DTYPE_F8E4M3 || t == DTYPE_F8E5M2;

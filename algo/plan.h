@@ -53,10 +53,11 @@ int plan_collective_split(const struct comm_info *c, const struct comm_decision 
  * such loop structure (send/recv, alltoall, PAT, one rank). */
 size_t plan_whole_loops(const struct comm_info *c, const struct comm_decision *d);
 
-/* Whether the in-place form of the call decomposes differently from the out-of-place one (only ring
- * all_gather and broadcast: their first step then does not copy the input to the own output).
- * Where it does not, the two calls are the same op list and need to be timed once. */
-gboolean plan_in_place_differs(const struct comm_decision *d);
+/* Whether the in-place form of the call decomposes differently from the out-of-place one: ring
+ * all_gather and broadcast (their first step then does not copy the input to the own output), and the
+ * calls of one rank that copy (in place NCCL does nothing). Where it does not, the two calls are the same op list
+ * and need to be timed once. */
+gboolean plan_in_place_differs(const struct comm_info *c, const struct comm_decision *d);
 
 /* Bytes on the wire for `payload` bytes of user data in one step of protocol `proto`. */
 uint64_t plan_wire_bytes(enum comm_proto proto, uint64_t payload);

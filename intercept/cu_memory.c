@@ -197,11 +197,15 @@ CUresult cuMemGetAddressRange_v2(CUdeviceptr *pbase, size_t *psize, CUdeviceptr 
   return CUDA_SUCCESS;
 }
 
+/* Pinned or registered host memory, or a cuMem allocation made on the host (mapped with device -1). */
+static bool range_on_host(const struct mem_range *r) {
+  return r->kind == MEM_HOST || r->kind == MEM_HOST_REGISTERED || (r->kind == MEM_VMM && r->dev < 0);
+}
+
 int hack_mem_is_host(const void *p) {
   struct mem_range r;
   if (!p || !mem_find((uintptr_t)p, &r)) return -1;
-  /* a cuMem allocation mapped here has its owning device, or -1 when created on the host */
-  return r.kind == MEM_HOST || r.kind == MEM_HOST_REGISTERED || (r.kind == MEM_VMM && r.dev < 0);
+  return range_on_host(&r);
 }
 
 CUresult cuPointerGetAttribute(void *data, CUpointer_attribute attribute, CUdeviceptr ptr) {
@@ -284,9 +288,7 @@ CUresult cuMemPrefetchAsync_v2(CUdeviceptr devPtr, size_t count, CUmemLocation l
 
 static bool device_range(const void *p, size_t n) {
   struct mem_range r;
-  /* a GPU's memory: not pinned or registered host memory, nor a cuMem allocation made on the host */
-  return mem_find((uintptr_t)p, &r) && r.kind != MEM_HOST && r.kind != MEM_HOST_REGISTERED &&
-         !(r.kind == MEM_VMM && r.dev < 0) && (uintptr_t)p + n <= r.base + r.size;
+  return mem_find((uintptr_t)p, &r) && !range_on_host(&r) && (uintptr_t)p + n <= r.base + r.size;
 }
 
 /* A synchronous copy first waits for the device's work, as the legacy default stream does (simulated time

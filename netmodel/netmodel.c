@@ -600,6 +600,12 @@ static void p2p_simple_nvlink_cost(const struct netmodel *m, const struct comm_d
     out->res[out->nres++] = m->p2p_first[hop] + op->step;
 }
 
+/* Whether calls on m are one-rank calls timed by the one_rank parameters (docs/netmodel.md, "One rank"). */
+static int one_rank_model(const struct netmodel *m) { return m->nranks == 1 && m->p->one_copy_bw > 0; }
+
+/* A one-rank reduction that runs NCCL's one-rank kernel rather than a copy (or nothing). */
+static int one_rank_kernel(const struct comm_decision *d) { return d->premul_sum && comm_op_reduces(d->op); }
+
 /* The one copy of a one-rank call (plan_build): what runs it sets its rate and fixed cost, measured
  * whole on one GPU (docs/netmodel.md, "One rank"). */
 static void one_rank_cost(const struct netmodel *m, const struct comm_decision *d, const struct op *op,
@@ -609,7 +615,7 @@ static void one_rank_cost(const struct netmodel *m, const struct comm_decision *
   if (d && d->op == OP_SENDRECV) {
     bw = p->one_self_bw;
     lat = p->one_self_lat;
-  } else if (d && d->premul_sum && (d->op == OP_ALL_REDUCE || d->op == OP_REDUCE || d->op == OP_REDUCE_SCATTER)) {
+  } else if (d && one_rank_kernel(d)) {
     bw = p->one_kernel_bw;
     lat = p->one_kernel_lat;
   }
@@ -647,7 +653,7 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
     out->nres = r->n;
     memcpy(out->res, &g_array_index(m->hops, int, r->at), (size_t)r->n * sizeof(int));
   }
-  if (m->nranks == 1 && op->transport == TRANSPORT_LOCAL && p->one_copy_bw > 0) {
+  if (one_rank_model(m) && op->transport == TRANSPORT_LOCAL) {
     one_rank_cost(m, d, op, out);
     return;
   }
@@ -720,12 +726,11 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
 uint64_t netmodel_host_ps(const struct netmodel *m, const struct comm_decision *d, int nlocal, size_t nops) {
   const struct netmodel_params *p = m->p;
   enum comm_op op = d->op;
-  if (m->nranks == 1 && p->one_copy_bw > 0) {
+  if (one_rank_model(m)) {
     /* one rank: nothing launched in place, a copy out of place, or only NCCL's small kernel for a
      * pre-multiplied sum; send/recv to itself goes through the usual p2p enqueue */
     if (nops == 0) return netmodel_us_to_ps(op == OP_SENDRECV ? p->one_noop_p2p_host : p->one_noop_host);
-    if (op != OP_SENDRECV)
-      return netmodel_us_to_ps(d->premul_sum && op != OP_ALLTOALL ? p->one_kernel_host : p->one_copy_host);
+    if (op != OP_SENDRECV) return netmodel_us_to_ps(one_rank_kernel(d) ? p->one_kernel_host : p->one_copy_host);
   }
   /* NCCL builds per-channel work for every peer a GPU sends to: alltoall sends to all nranks, itself
    * included (a local copy on a channel like the others) */
@@ -736,7 +741,7 @@ uint64_t netmodel_host_ps(const struct netmodel *m, const struct comm_decision *
   return netmodel_us_to_ps(p->host_group + p->host_call * nlocal + per_channel);
 }
 
-int netmodel_runs_kernels(const struct netmodel *m) { return !(m->nranks == 1 && m->p->one_copy_bw > 0); }
+int netmodel_runs_kernels(const struct netmodel *m) { return !one_rank_model(m); }
 
 int netmodel_streams(const struct netmodel *m, const struct op *producer, const struct op *consumer) {
   (void)m;

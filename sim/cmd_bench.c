@@ -65,7 +65,6 @@ int cmd_bench(int argc, char **argv) {
     fprintf(stderr, "%s: unknown operation '%s' (all_reduce, all_gather, reduce_scatter, broadcast, reduce, alltoall, sendrecv)\n", argv[0], op_name);
     goto out;
   }
-  if (!cmd_check_dtype_redop(argv[0], dtype, redop)) goto out;
   if (root < 0) {
     fprintf(stderr, "%s: --root must be a rank (>= 0)\n", argv[0]);
     goto out;

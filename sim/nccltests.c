@@ -32,7 +32,7 @@ void nt_size_count(enum comm_op op, size_t bytes, int nranks, int type_size, siz
 }
 
 const char *nt_redop(enum comm_op op) {
-  return op == OP_ALL_REDUCE || op == OP_REDUCE || op == OP_REDUCE_SCATTER || op == OP_SENDRECV ? "sum" : "none";
+  return comm_op_reduces(op) || op == OP_SENDRECV ? "sum" : "none";
 }
 
 int nt_root(enum comm_op op) { return op == OP_BROADCAST || op == OP_REDUCE ? 0 : -1; }

@@ -87,30 +87,26 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *out, GError 
     .root = req->root,
     .verbose = req->verbose,
   };
-  if (req->dtype) {
-    int t = comm_dtype_parse(req->dtype);
-    if (t < 0) {
-      g_set_error(err, SWEEP_ERROR, 1, "unknown element type '%s' (nccl-tests' names: " COMM_DTYPE_NAMES ")", req->dtype);
-      goto out;
-    }
-    preq.type_size = comm_dtype_size((enum comm_dtype)t);
+  int dt = req->dtype ? comm_dtype_parse(req->dtype) : DTYPE_FLOAT;
+  int rop = req->redop ? comm_redop_parse(req->redop) : REDOP_SUM;
+  if (dt < 0) {
+    g_set_error(err, SWEEP_ERROR, 1, "unknown element type '%s' (nccl-tests' names: " COMM_DTYPE_NAMES ")", req->dtype);
+    goto out;
   }
-  if (req->dtype && (!strcmp(req->dtype, "f8e4m3") || !strcmp(req->dtype, "f8e5m2")) && sys->ngpus > 0 &&
-      sys->gpus[0].sm < 90 && (req->op == OP_ALL_REDUCE || req->op == OP_REDUCE || req->op == OP_REDUCE_SCATTER)) {
+  if (rop < 0) {
+    g_set_error(err, SWEEP_ERROR, 1, "unknown reduction operator '%s' (" COMM_REDOP_NAMES ")", req->redop);
+    goto out;
+  }
+  if (req->dtype) preq.type_size = comm_dtype_size((enum comm_dtype)dt);
+  if ((dt == DTYPE_F8E4M3 || dt == DTYPE_F8E5M2) && sys->ngpus > 0 && sys->gpus[0].sm < 90 &&
+      comm_op_reduces(req->op)) {
     /* NCCL refuses these calls with a bare "invalid argument" */
     g_set_error(err, SWEEP_ERROR, 1, "NCCL reduces %s only on sm_90 and newer GPUs; the GPUs of %s are sm_%d "
                 "(use another element type, or a copy operation: all_gather, broadcast, alltoall, sendrecv)",
                 req->dtype, req->topo_path, sys->gpus[0].sm);
     goto out;
   }
-  int rop = req->redop ? comm_redop_parse(req->redop) : REDOP_SUM;
-  int premul_sum = rop >= 0 && comm_redop_is_premul_sum((enum comm_redop)rop,
-                                                        req->dtype ? (enum comm_dtype)comm_dtype_parse(req->dtype)
-                                                                   : DTYPE_FLOAT);
-  if (req->redop && comm_redop_parse(req->redop) < 0) {
-    g_set_error(err, SWEEP_ERROR, 1, "unknown reduction operator '%s' (" COMM_REDOP_NAMES ")", req->redop);
-    goto out;
-  }
+  int premul_sum = comm_redop_is_premul_sum((enum comm_redop)rop, (enum comm_dtype)dt);
   if (req->progress) fprintf(stderr, "ccsim: running NCCL on %d virtual node(s) for %d sizes...\n", nodes, req->nsizes);
   if (platform_capture(&preq, &pr, err) != 0) goto out;
   if (pr.ndecisions != req->nsizes) {
@@ -157,7 +153,7 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *out, GError 
     nt_size_count(req->op, req->sizes[i], out->nranks, preq.type_size, &pt->count, &pt->size);
     if (pt->count == 0) continue; /* NCCL returns at once for an empty call: nothing to time */
     for (int ip = 0; ip < 2; ip++) {
-      if (ip == 1 && out->nranks > 1 && !plan_in_place_differs(&pt->decision)) {
+      if (ip == 1 && !plan_in_place_differs(&pr.comm, &pt->decision)) {
         /* the same op list as out of place (plan_in_place_differs): the same time */
         pt->time_us[1] = pt->time_us[0];
         pt->device_us[1] = pt->device_us[0];

@@ -675,7 +675,7 @@ static void test_in_place_differs(void) {
       g_clear_error(&err);
       g_assert_cmpint(ra, ==, rb);
       if (ra == 0) {
-        g_assert_cmpint(!same_oplist(&a, &b), ==, plan_in_place_differs(&d));
+        g_assert_cmpint(!same_oplist(&a, &b), ==, plan_in_place_differs(&c, &d));
         compared++;
       }
       oplist_free(&a);
