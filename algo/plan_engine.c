@@ -77,7 +77,7 @@ static void local_receive(struct pe *e, struct pe_stream *s, struct pe_conn *in,
   if (e->coarse > 1 && s->open_local_n > 0 && s->open_local_n < e->coarse) {
     struct op *o = &e->out->ops[s->open_local];
     o->payload_bytes += bytes;
-    o->wire_bytes += bytes;
+    o->wire_bytes += plan_wire_bytes(e->proto, bytes);
     s->open_local_n++;
     mark_consumed(e, in, &s->open_local, 1);
     return;
@@ -90,7 +90,8 @@ static void local_receive(struct pe *e, struct pe_stream *s, struct pe_conn *in,
   o.rank_src = o.rank_dst = in->dst;
   o.channel = (int16_t)e->channel;
   o.step = -1;
-  o.payload_bytes = o.wire_bytes = bytes;
+  o.payload_bytes = bytes;
+  o.wire_bytes = plan_wire_bytes(e->proto, bytes); /* LL and LL128 read the flagged lines */
   o.protocol = (uint8_t)e->proto;
   o.transport = TRANSPORT_LOCAL;
   o.kind = (uint8_t)kind;

@@ -148,10 +148,10 @@ int plan_ring(const struct comm_info *c, const struct comm_decision *d, const st
     struct pe e;
     pe_init(&e, out, d->proto, sps, o->coarse, err);
     e.channel = p->channel;
-    /* one thread block runs a channel's primitives in turn, so the copy out of the receive buffer
-     * that ends each loop (Simple: from NCCL's FIFO to the user's output) delays the next send; LL
-     * and LL128 read their flagged lines as they arrive, which channel_bw_gbs already includes */
-    e.local_receive = d->proto == PROTO_SIMPLE;
+    /* one thread block runs a channel's primitives in turn, so the receive-only step that ends each
+     * loop (Simple: a copy from NCCL's FIFO to the user's output; LL and LL128: reading the flagged
+     * lines and storing their data) delays the next send */
+    e.local_receive = 1;
     switch (d->op) {
     case OP_ALL_REDUCE: ring_allreduce(&e, &r, p, T, spc, step_elems); break;
     case OP_ALL_GATHER: ring_gather_scatter(&e, &r, p, T, spc, step_elems, FALSE, o->in_place); break;

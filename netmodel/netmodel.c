@@ -104,6 +104,25 @@ static int get_group(const cJSON *root, const char *key, const char *file, int n
   return rc;
 }
 
+/* An optional per-primitive table ("ll_step_gbs": {"send": {...}, "recv": {...}, ...}, keys as
+ * op_kind_name): every primitive is required and > 0 when the table is there. */
+static int get_flag_steps(const cJSON *root, const char *key, const char *file, double out[OPK_COUNT], GError **err) {
+  const char *keys[OPK_COUNT];
+  double *vals[OPK_COUNT];
+  for (int k = 0; k < OPK_COUNT; k++) {
+    keys[k] = op_kind_name((enum op_kind)k);
+    vals[k] = &out[k];
+  }
+  int present;
+  if (get_group(root, key, file, OPK_COUNT, keys, vals, &present, err)) return -1;
+  for (int k = 0; present && k < OPK_COUNT; k++)
+    if (!(out[k] > 0)) {
+      g_set_error(err, NETMODEL_ERROR, 1, "%s: %s.%s = %g must be > 0", file, key, keys[k], out[k]);
+      return -1;
+    }
+  return 0;
+}
+
 struct netmodel_params *netmodel_params_parse(const char *json, const char *name, GError **err) {
   cJSON *root = cJSON_Parse(json);
   if (!root) {
@@ -150,7 +169,9 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
     int ring, pn, one;
     if (get_group(root, "simple_ring_step_gbs", name, 3, ring_keys, ring_vals, &ring, err) ||
         get_group(root, "p2p_simple_nvlink", name, 4, p2p_keys, p2p_vals, &pn, err) ||
-        get_group(root, "one_rank", name, 11, one_keys, one_vals, &one, err))
+        get_group(root, "one_rank", name, 11, one_keys, one_vals, &one, err) ||
+        get_flag_steps(root, "ll_step_gbs", name, p->flag_step_bw[PROTO_LL], err) ||
+        get_flag_steps(root, "ll128_step_gbs", name, p->flag_step_bw[PROTO_LL128], err))
       goto fail;
     if (one && !(p->one_copy_bw > 0 && p->one_kernel_bw > 0 && p->one_self_bw > 0)) {
       g_set_error(err, NETMODEL_ERROR, 1, "%s: one_rank copy_gbs, kernel_copy_gbs and self_p2p_gbs must all be > 0",
@@ -581,6 +602,30 @@ static double tree_step_rate(const struct netmodel_params *p, const struct op *o
   return ring_step_rate(p, op) * group / p->chan_threads[PROTO_SIMPLE];
 }
 
+/* The per-primitive rates of an LL or LL128 block, or NULL where the file gives none. */
+static const double *flag_steps(const struct netmodel_params *p, int proto) {
+  if (proto != PROTO_LL && proto != PROTO_LL128) return NULL;
+  return p->flag_step_bw[proto][OPK_SEND] > 0 ? p->flag_step_bw[proto] : NULL;
+}
+
+/* An LL or LL128 tree all-reduce step's channel rate. NCCL splits the block into a reduce-up and a
+ * broadcast-down group (70/30), yet measured on 2-4 GPU chains the two cost what they would one after
+ * the other in the whole block: a rank moving a byte up and a byte down spends both primitives' time
+ * on it (the leaf: send and receive; a middle rank: recvReduceSend and recvCopySend). The root runs
+ * recvReduceCopySend alone. */
+static double flag_tree_step_rate(const double *bw, const struct op *op) {
+  int kind = op->kind < OPK_COUNT ? op->kind : OPK_SEND;
+  int other = -1;
+  switch (kind) {
+  case OPK_SEND: other = OPK_RECV; break;
+  case OPK_RECV: other = OPK_SEND; break;
+  case OPK_RECV_REDUCE_SEND: other = OPK_RECV_COPY_SEND; break;
+  case OPK_RECV_COPY_SEND: other = OPK_RECV_REDUCE_SEND; break;
+  default: break;
+  }
+  return other < 0 ? bw[kind] : 1.0 / (1.0 / bw[kind] + 1.0 / bw[other]);
+}
+
 /* Latency, lockstep slowdown and lockstep share of a Simple send/recv chunk over NVLink (its route and
  * rate cap already in out). Chunk j of each of c channels writing in step runs 1 + loss x (c-1)/(j+1)
  * times slower, as a queue that fills with every channel added and empties as they scatter. */
@@ -668,9 +713,17 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
   double scale = p2p ? 1.0 : proto == PROTO_SIMPLE ? simple_block_scale(p, threads)
                  : threads < p->chan_threads[proto] ? threads / p->chan_threads[proto] : 1.0;
   double rate = p2p ? p->p2p_chan_bw[proto] : p->chan_bw[proto];
+  const double *steps = p2p || op->transport == TRANSPORT_NVLS ? NULL : flag_steps(p, proto);
+  if (steps) {
+    /* what the block does with each byte: receive-only steps (local ops) cost their loads and stores
+     * too */
+    rate = steps[op->kind < OPK_COUNT ? op->kind : OPK_SEND];
+  } else if (proto != PROTO_SIMPLE && op->transport == TRANSPORT_LOCAL) {
+    out->bytes = 0; /* a file without the table leaves LL and LL128 receive-only steps free */
+  }
   double speed = 1.0;
-  if (!p2p && proto == PROTO_SIMPLE && d && d->algo == ALGO_RING && p->ring_send_bw > 0) {
-    rate = ring_step_rate(p, op);
+  if (!p2p && d && d->algo == ALGO_RING && ((proto == PROTO_SIMPLE && p->ring_send_bw > 0) || steps)) {
+    if (proto == PROTO_SIMPLE) rate = ring_step_rate(p, op);
     /* Channels start together and, alike, would idle the link together during their receive
      * copies and flag hand-overs; on the device they drift apart and fill it. A small fixed spread of
      * block speeds across the call's channels (the slowest at the measured rate) lets them drift. */
@@ -687,6 +740,8 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
   if (tree && proto == PROTO_SIMPLE && d->op == OP_ALL_REDUCE && p->ring_send_bw > 0) {
     rate = tree_step_rate(p, op, threads);
     scale = 1.0;
+  } else if (tree && steps && d->op == OP_ALL_REDUCE) {
+    rate = flag_tree_step_rate(steps, op);
   }
   /* through host memory a channel reaches less than over NVLink (the receiver polls and reads across
    * PCIe); the channel spread still applies */

@@ -38,6 +38,11 @@ struct netmodel_params {
   double ring_send_bw;              /* load the byte (received or local) and store it to the next rank */
   double ring_store_bw;             /* also store it to the rank's own output (copySend, recvCopySend) */
   double ring_recv_copy_bw;         /* a receive-only step: copy from the receive buffer to the output */
+  /* LL and LL128 rings, chains and trees: one thread block runs the primitives of a channel in turn
+   * and each costs what its loads and stores cost ([proto][enum op_kind], payload GB/s at
+   * chan_threads[proto]; a row of 0 = not given: every sending step at chan_bw[proto] and
+   * receive-only steps free). The SIMPLE row is unused (simple_ring_step_gbs). */
+  double flag_step_bw[PROTO_COUNT][OPK_COUNT];
   double chan_spread;               /* channel c of k runs its ring steps (1 + spread * c/(k-1)) x faster */
   double p2p_chan_bw[PROTO_COUNT];  /* same for a send/recv channel (its threads are split between the two) */
   /* Simple send/recv over NVLink (0 = not given: step_lat, no first-chunk resource). The sender writes

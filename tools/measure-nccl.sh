@@ -9,7 +9,7 @@
 #   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
 # Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
 #
-# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu|shm|shmstep]
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu|shm|shmstep|llsteps]
 #   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
 #   calibrate: instead of the sets above, the sets that separate the model's causes: repeated default
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
@@ -52,6 +52,8 @@
 #   shm: NCCL_P2P_DISABLE=1, so GPUs of one node exchange data through host memory (the SHM transport):
 #     the seven operations 8 B - 1 GiB in one process, all_reduce and sendrecv on the first 2 GPUs, and
 #     all_reduce and sendrecv with one host thread per GPU (device time).
+#   llsteps: LL and LL128 per-primitive costs: one host thread per GPU, NCCL_PROTO forced on 1 and 4
+#     channels, every ring and chain operation on all GPUs, ring and tree all_reduce on 2 and 3 too.
 #   shmstep: NCCL_P2P_DISABLE=1 with one host thread per GPU: ring all_reduce and all_gather on one channel
 #     with Simple at NCCL's default buffer and at NCCL_BUFFSIZE 1 MiB (4x the steps), with LL128 and LL,
 #     and send/recv on one channel at 128 KiB and 512 KiB chunks: what a step costs through host memory.
@@ -425,6 +427,37 @@ if [ "$quick" = shmstep ]; then
 - <op>_ch1_simple[_buff1M].log: NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=1, NCCL_PROTO=Simple (NCCL_BUFFSIZE=1048576).
 - all_reduce_ch1_ll128 / _ll: the same with NCCL_PROTO=LL128 / LL.
 - sendrecv_ch1[_chunk512K]: NCCL_MAX_P2P_NCHANNELS=1 (NCCL_P2P_NET_CHUNKSIZE=NCCL_P2P_PCI_CHUNKSIZE=524288).
+EOF
+fi
+
+if [ "$quick" = llsteps ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING,ENV
+  for proto in LL128 LL; do
+    e=1G; [ $proto = LL ] && e=256M
+    for ch in 1 4; do
+      for op in all_reduce all_gather reduce_scatter broadcast reduce; do
+        [ $proto = LL ] && [ $op != all_reduce ] && continue # LL's chains and rings: h200x4-calibrate
+        NCCL_PROTO=$proto NCCL_MIN_NCHANNELS=$ch NCCL_MAX_NCHANNELS=$ch \
+          run ${op}_${proto}_ch$ch ${op}_perf -b 64K -e $e -f 4 -c 0 -t "$gpus" -g 1
+      done
+    done
+    for g in 2 3; do
+      [ "$g" -lt "$gpus" ] || continue
+      NCCL_PROTO=$proto NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 \
+        run g${g}_all_reduce_${proto}_ch1 all_reduce_perf -b 64K -e $e -f 4 -c 0 -t "$g" -g 1
+    done
+    for g in 2 3 "$gpus"; do
+      [ "$g" -le "$gpus" ] || continue
+      NCCL_ALGO=TREE NCCL_PROTO=$proto NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 \
+        run g${g}_all_reduce_TREE_${proto}_ch1 all_reduce_perf -b 64K -e $e -f 4 -c 0 -t "$g" -g 1
+    done
+  done
+  finish llsteps "LL and LL128 steps on 1 and 4 channels" \
+    "NCCL_PROTO forced, NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=N, one host thread per GPU (-t G -g 1), -b 64K -e 1G (LL: 256M) -f 4 -c 0." <<EOF
+- <op>_<PROTO>_ch<N>.log: all GPUs, NCCL_PROTO=PROTO, N channels (LL: all_reduce only; its other
+  operations are in ../h200x4-calibrate).
+- g<G>_all_reduce_<PROTO>_ch1.log: the first G GPUs, one channel.
+- g<G>_all_reduce_TREE_<PROTO>_ch1.log: the same with NCCL_ALGO=TREE.
 EOF
 fi
 

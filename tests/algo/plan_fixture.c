@@ -176,11 +176,11 @@ void fixture_check_ring_order(const struct comm_info *c, const struct oplist *l)
       if (ord[k] == o->rank_src) pos = k;
     g_assert_cmpint(pos, >=, 0);
     if (o->transport == TRANSPORT_LOCAL) {
-      /* a Simple receive-only step: the copy at the receiving rank, after the data came from its
-       * ring predecessor */
+      /* a receive-only step: the block's work at the receiving rank (Simple: the copy out of the
+       * FIFO; LL, LL128: reading the lines), after the data came from its ring predecessor */
       g_assert_cmpint(o->rank_dst, ==, o->rank_src);
       g_assert_true(o->kind == OPK_RECV || o->kind == OPK_RECV_REDUCE_COPY);
-      g_assert_cmpint(o->protocol, ==, PROTO_SIMPLE);
+      g_assert_cmpint(o->protocol, ==, l->decision.proto);
     } else {
       g_assert_cmpint(o->rank_dst, ==, ord[(pos + 1) % n]);
     }

@@ -55,6 +55,11 @@ within h200x4-devicefit/all_reduce_TREE_SIMPLE.log 5 15 NCCL_ALGO=TREE NCCL_PROT
 # scaled in proportion to 544, these were 89% and 166% slow
 within h200x2-nthreads/all_gather_ch1_t256.log 6 15 NCCL_PROTO=Simple NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 NCCL_NTHREADS=256
 within h200x2-nthreads/broadcast_ch1_t128.log 9 15 NCCL_PROTO=Simple NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 NCCL_NTHREADS=128
+# LL and LL128 steps cost what their primitive does with each byte, receive-only steps included, and a tree
+# rank's two groups share its block: with one rate per protocol these were 36% slow, 22% and 26% fast
+within h200x4-llsteps/reduce_LL128_ch1.log 3 25 NCCL_PROTO=LL128 NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1
+within h200x2-nccl2283/all_reduce_RING_LL.log 6 25 NCCL_ALGO=RING NCCL_PROTO=LL
+within h200x4-llsteps/g3_all_reduce_TREE_LL_ch1.log 6 8 NCCL_ALGO=TREE NCCL_PROTO=LL NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1
 
 # element type, reduction operator and root reach NCCL: nccl-tests' columns, counts per type, and NCCL's own
 # restriction (NVLS reduces sum/min/max only: a prod all_reduce on the NVSwitch DGX H100 runs as a ring)

@@ -194,7 +194,7 @@ static void test_routes(void) {
   netmodel_op_cost(m, &d, &o, &nc);
   g_assert_cmpint(nc.nres, ==, 2);
   g_assert_cmpfloat(nc.bytes, ==, 2000);
-  g_assert_cmpfloat(fabs(nc.cap - p->chan_bw[PROTO_LL] * 2.0 * 1e-3), <, 1e-12);
+  g_assert_cmpfloat(fabs(nc.cap - p->flag_step_bw[PROTO_LL][OPK_SEND] * 2.0 * 1e-3), <, 1e-12);
   g_assert_cmpuint(nc.latency_ps, ==, netmodel_us_to_ps(p->step_lat[ROUTE_NVLINK][PROTO_LL]));
   /* 1 -> 2 and 3 -> 2 share the link entering GPU 2 and nothing else */
   struct op o2 = o;
@@ -660,6 +660,87 @@ static void test_shm_route(void) {
   machine_close(&x);
 }
 
+/* LL and LL128 steps cost what their primitive does with each byte; the receive-only step is a local
+ * op with a cost of its own; a tree's groups share the block; without the table, the single channel
+ * rate and free receive-only steps. */
+static void test_flag_steps(void) {
+  struct machine x;
+  machine_open(&x, 4, 2);
+  const struct netmodel_params *p = x.p;
+  for (int proto = PROTO_LL; proto <= PROTO_LL128; proto++) {
+    const double *bw = p->flag_step_bw[proto];
+    for (int k = 0; k < OPK_COUNT; k++) g_assert_cmpfloat(bw[k], >, 0);
+    /* a store to the own output costs: recvCopySend below recvReduceSend, copySend below send
+     * (measured: broadcast chains slower than reduce chains, all_gather out of place slower) */
+    g_assert_cmpfloat(bw[OPK_RECV_COPY_SEND], <, bw[OPK_RECV_REDUCE_SEND]);
+    g_assert_cmpfloat(bw[OPK_COPY_SEND], <, bw[OPK_SEND]);
+    g_assert_cmpfloat(bw[OPK_RECV_REDUCE_COPY_SEND], <, bw[OPK_RECV_REDUCE_SEND]);
+    double wf = p->wire_factor[proto];
+    struct comm_decision d = {.op = OP_ALL_REDUCE, .algo = ALGO_RING, .proto = proto,
+                              .nthreads = p->chan_threads[proto]};
+    struct op o = {.rank_src = 1, .rank_dst = 2, .payload_bytes = 1 << 16, .protocol = (uint8_t)proto,
+                   .kind = OPK_RECV_REDUCE_COPY_SEND};
+    o.wire_bytes = plan_wire_bytes(proto, o.payload_bytes);
+    struct netmodel_cost nc;
+    netmodel_op_cost(x.m, &d, &o, &nc);
+    g_assert_cmpfloat(fabs(nc.cap - bw[OPK_RECV_REDUCE_COPY_SEND] * wf * 1e-3), <, 1e-12);
+    /* the receive-only step: on the rank, no link, no latency, its own rate */
+    struct op r = o;
+    r.rank_src = r.rank_dst = 2;
+    r.kind = OPK_RECV;
+    r.transport = TRANSPORT_LOCAL;
+    netmodel_op_cost(x.m, &d, &r, &nc);
+    g_assert_cmpint(nc.nres, ==, 0);
+    g_assert_cmpuint(nc.latency_ps, ==, 0);
+    g_assert_cmpfloat(nc.bytes, ==, (double)r.wire_bytes);
+    g_assert_cmpfloat(fabs(nc.cap - bw[OPK_RECV] * wf * 1e-3), <, 1e-12);
+    /* a tree's middle rank spends a recvReduceSend and a recvCopySend on every byte, whichever
+     * group's op it is; the root its recvReduceCopySend alone */
+    d.algo = ALGO_TREE;
+    double both = 1.0 / (1.0 / bw[OPK_RECV_REDUCE_SEND] + 1.0 / bw[OPK_RECV_COPY_SEND]);
+    o.kind = OPK_RECV_REDUCE_SEND;
+    netmodel_op_cost(x.m, &d, &o, &nc);
+    g_assert_cmpfloat(fabs(nc.cap - both * wf * 1e-3), <, 1e-12);
+    o.kind = OPK_RECV_COPY_SEND;
+    netmodel_op_cost(x.m, &d, &o, &nc);
+    g_assert_cmpfloat(fabs(nc.cap - both * wf * 1e-3), <, 1e-12);
+    o.kind = OPK_RECV_REDUCE_COPY_SEND;
+    netmodel_op_cost(x.m, &d, &o, &nc);
+    g_assert_cmpfloat(fabs(nc.cap - bw[OPK_RECV_REDUCE_COPY_SEND] * wf * 1e-3), <, 1e-12);
+  }
+  /* without the tables: every sending step at the channel rate, receive-only steps free */
+  struct netmodel_params q = *x.p;
+  memset(q.flag_step_bw, 0, sizeof q.flag_step_bw);
+  GError *err = NULL;
+  struct netmodel *m = netmodel_new(&q, x.sys, &x.c, &err);
+  g_assert_no_error(err);
+  struct comm_decision d = {.op = OP_ALL_GATHER, .algo = ALGO_RING, .proto = PROTO_LL, .nthreads = 512};
+  struct op o = {.rank_src = 1, .rank_dst = 2, .payload_bytes = 4096, .wire_bytes = 8192, .protocol = PROTO_LL,
+                 .kind = OPK_RECV_COPY_SEND};
+  struct netmodel_cost nc;
+  netmodel_op_cost(m, &d, &o, &nc);
+  g_assert_cmpfloat(fabs(nc.cap - q.chan_bw[PROTO_LL] * 2.0 * 1e-3), <, 1e-12);
+  o.rank_src = 2;
+  o.kind = OPK_RECV;
+  o.transport = TRANSPORT_LOCAL;
+  netmodel_op_cost(m, &d, &o, &nc);
+  g_assert_cmpfloat(nc.bytes, ==, 0);
+  netmodel_free(m);
+  /* a table, once given, needs every primitive */
+  char *text = NULL;
+  g_assert_true(g_file_get_contents(params_path, &text, NULL, NULL));
+  char *at = strstr(text, "\"ll128_step_gbs\"");
+  g_assert_nonnull(at);
+  at = strstr(at, "\"recv_reduce_copy\"");
+  g_assert_nonnull(at);
+  at[1] = 'X';
+  g_assert_null(netmodel_params_parse(text, "edited.json", &err));
+  g_assert_nonnull(strstr(err->message, "ll128_step_gbs.recv_reduce_copy"));
+  g_clear_error(&err);
+  g_free(text);
+  machine_close(&x);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   data_dir = g_getenv("CCSIM_TEST_DATA");
@@ -674,5 +755,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/netmodel/back_to_back", test_back_to_back);
   g_test_add_func("/netmodel/one_rank", test_one_rank);
   g_test_add_func("/netmodel/shm_route", test_shm_route);
+  g_test_add_func("/netmodel/flag_steps", test_flag_steps);
   return g_test_run();
 }
