@@ -113,6 +113,9 @@ int comm_dtype_size(enum comm_dtype t);          /* bytes per element */
 int comm_dtype_parse(const char *s);             /* -1 when unknown */
 const char *comm_redop_name(enum comm_redop r);  /* "sum", "prod", "max", "min", "avg", "mulsum" */
 int comm_redop_parse(const char *s);             /* -1 when unknown */
+/* What is wrong with an element type and reduction operator given by name (NULL: not given), naming the
+ * accepted ones, as a message to g_free; NULL when both are known. */
+char *comm_names_problem(const char *dtype, const char *redop);
 /* Whether the operation reduces (all_reduce, reduce, reduce_scatter): the ones a redop applies to. */
 gboolean comm_op_reduces(enum comm_op op);
 /* Whether NCCL runs `r` on elements of `t` as a pre-multiplied sum (hostToDevRedOp: avg of floating-point

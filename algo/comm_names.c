@@ -30,6 +30,14 @@ int comm_op_parse(const char *s) { return lookup(s, op_names, OP_COUNT); }
 int comm_dtype_parse(const char *s) { return lookup(s, dtype_names, DTYPE_COUNT); }
 int comm_redop_parse(const char *s) { return lookup(s, redop_names, REDOP_COUNT); }
 
+char *comm_names_problem(const char *dtype, const char *redop) {
+  if (dtype && comm_dtype_parse(dtype) < 0)
+    return g_strdup_printf("unknown element type '%s' (nccl-tests' names: " COMM_DTYPE_NAMES ")", dtype);
+  if (redop && comm_redop_parse(redop) < 0)
+    return g_strdup_printf("unknown reduction operator '%s' (" COMM_REDOP_NAMES ")", redop);
+  return NULL;
+}
+
 gboolean comm_op_reduces(enum comm_op op) {
   return op == OP_ALL_REDUCE || op == OP_REDUCE || op == OP_REDUCE_SCATTER;
 }

@@ -71,9 +71,6 @@ struct cu_api {
   int (*ctx_set_current)(void *);
 };
 
-enum probe_op { P_ALL_REDUCE, P_ALL_GATHER, P_REDUCE_SCATTER, P_BROADCAST, P_REDUCE, P_ALLTOALL, P_SENDRECV };
-static const char *op_names[] = {"all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduce", "alltoall",
-                                 "sendrecv"};
 
 struct request { size_t bytes, nccl_bytes, count; };
 
@@ -198,12 +195,6 @@ static void set_device(int dev) {
     die(PROBE_EXIT_NCCL, "cannot make virtual GPU %d current", dev);
 }
 
-static int parse_op(const char *s) {
-  for (size_t i = 0; i < G_N_ELEMENTS(op_names); i++)
-    if (!strcmp(s, op_names[i])) return (int)i;
-  return -1;
-}
-
 /* --type-size alone (older callers): the type nccl-tests would use for that width. */
 static enum comm_dtype dtype_of_size(int ts) {
   switch (ts) {
@@ -236,13 +227,13 @@ static struct request make_request(size_t size) {
   struct request r = {0};
   size_t ts = (size_t)comm_dtype_size(dtype), n = (size_t)nranks;
   switch (op_kind) {
-  case P_ALL_GATHER:
-  case P_REDUCE_SCATTER:
+  case OP_ALL_GATHER:
+  case OP_REDUCE_SCATTER:
     r.count = size / ts / n;           /* per-rank part */
     r.bytes = r.count * ts * n;
     r.nccl_bytes = r.count * ts;
     break;
-  case P_ALLTOALL:
+  case OP_ALLTOALL:
     r.count = size / ts / n;           /* per peer */
     r.bytes = r.count * ts * n;
     r.nccl_bytes = r.count * ts;
@@ -274,25 +265,25 @@ static void issue(nccl_comm_t comm, int rank, int slot, const struct request *r,
   int t = (int)dtype;
   size_t ts = (size_t)comm_dtype_size(dtype);
   switch (op_kind) {
-  case P_ALL_REDUCE:
+  case OP_ALL_REDUCE:
     nccl_check(nccl.all_reduce(sbuf, rbuf, r->count, t, nccl_redop(comm, slot), comm, NULL), "ncclAllReduce");
     break;
-  case P_ALL_GATHER: nccl_check(nccl.all_gather(sbuf, rbuf, r->count, t, comm, NULL), "ncclAllGather"); break;
-  case P_REDUCE_SCATTER:
+  case OP_ALL_GATHER: nccl_check(nccl.all_gather(sbuf, rbuf, r->count, t, comm, NULL), "ncclAllGather"); break;
+  case OP_REDUCE_SCATTER:
     nccl_check(nccl.reduce_scatter(sbuf, rbuf, r->count, t, nccl_redop(comm, slot), comm, NULL), "ncclReduceScatter");
     break;
-  case P_BROADCAST: nccl_check(nccl.broadcast(sbuf, rbuf, r->count, t, opt_root, comm, NULL), "ncclBroadcast"); break;
-  case P_REDUCE:
+  case OP_BROADCAST: nccl_check(nccl.broadcast(sbuf, rbuf, r->count, t, opt_root, comm, NULL), "ncclBroadcast"); break;
+  case OP_REDUCE:
     nccl_check(nccl.reduce(sbuf, rbuf, r->count, t, nccl_redop(comm, slot), opt_root, comm, NULL), "ncclReduce");
     break;
-  case P_ALLTOALL:
+  case OP_ALLTOALL:
     for (int p = 0; p < nranks; p++) {
       size_t off = (size_t)p * r->count * ts;
       nccl_check(nccl.send((char *)sbuf + off, r->count, t, p, comm, NULL), "ncclSend");
       nccl_check(nccl.recv((char *)rbuf + off, r->count, t, p, comm, NULL), "ncclRecv");
     }
     break;
-  case P_SENDRECV:
+  case OP_SENDRECV:
     nccl_check(nccl.send(sbuf, r->count, t, (rank + 1) % nranks, comm, NULL), "ncclSend");
     nccl_check(nccl.recv(rbuf, r->count, t, (rank + nranks - 1) % nranks, comm, NULL), "ncclRecv");
     break;
@@ -302,7 +293,7 @@ static void issue(nccl_comm_t comm, int rank, int slot, const struct request *r,
 static size_t max_buffer_bytes(void) {
   size_t m = 4096;
   for (int i = 0; i < nrequests; i++) {
-    size_t b = op_kind == P_ALL_GATHER || op_kind == P_REDUCE_SCATTER || op_kind == P_ALLTOALL
+    size_t b = op_kind == OP_ALL_GATHER || op_kind == OP_REDUCE_SCATTER || op_kind == OP_ALLTOALL
                    ? requests[i].bytes : requests[i].nccl_bytes;
     if (b > m) m = b;
   }
@@ -336,7 +327,7 @@ static double init_seconds;
  * carries the device-side communicator the channel graphs are read from) while only one pair of ranks pays
  * for a connection. */
 static int need_p2p_discovery(void) {
-  return !nrequests || (op_kind != P_SENDRECV && op_kind != P_ALLTOALL);
+  return !nrequests || (op_kind != OP_SENDRECV && op_kind != OP_ALLTOALL);
 }
 static void p2p_discovery(nccl_comm_t comm, int rank, void *sbuf, void *rbuf) {
   nccl_check(nccl.send(sbuf, 1, DTYPE_FLOAT, rank, comm, NULL), "ncclSend");
@@ -370,7 +361,7 @@ static void run_single(void) {
     const struct request *r = &requests[k];
     if (r->count == 0) continue; /* NCCL does nothing for empty calls */
     char phase[96];
-    snprintf(phase, sizeof(phase), "%s of %zu bytes", op_names[op_kind], r->bytes);
+    snprintf(phase, sizeof(phase), "%s of %zu bytes", comm_op_name((enum comm_op)op_kind), r->bytes);
     wd_arm(opt_call_timeout, phase);
     begin_call(k);
     nccl_check(nccl.group_start(), "ncclGroupStart");
@@ -407,7 +398,7 @@ static void *rank_main(void *arg) {
     if (r->count == 0) continue;
     if (t->dev == 0) {
       char phase[96];
-      snprintf(phase, sizeof(phase), "%s of %zu bytes", op_names[op_kind], r->bytes);
+      snprintf(phase, sizeof(phase), "%s of %zu bytes", comm_op_name((enum comm_op)op_kind), r->bytes);
       wd_arm(opt_call_timeout, phase);
     }
     pthread_barrier_wait(&call_barrier);
@@ -479,7 +470,7 @@ static void write_output(int nccl_version, double init_s, double run_s) {
           nccl_version);
   fprintf(f, "  \"node\": %d,\n  \"nodes\": %d,\n  \"gpus\": %d,\n  \"nranks\": %d,\n", opt_node, opt_nodes, opt_gpus, nranks);
   fprintf(f, "  \"op\": \"%s\",\n  \"type_size\": %d,\n  \"init_seconds\": %.3f,\n  \"run_seconds\": %.3f,\n"
-             "  \"requests\": [", op_names[op_kind], comm_dtype_size(dtype), init_s, run_s);
+             "  \"requests\": [", comm_op_name((enum comm_op)op_kind), comm_dtype_size(dtype), init_s, run_s);
   for (int i = 0; i < nrequests; i++)
     fprintf(f, "%s\n    {\"index\": %d, \"bytes\": %zu, \"nccl_bytes\": %zu, \"count\": %zu}", i ? "," : "", i,
             requests[i].bytes, requests[i].nccl_bytes, requests[i].count);
@@ -512,9 +503,9 @@ int main(int argc, char **argv) {
     {"nccl", 0, 0, G_OPTION_ARG_FILENAME, &opt_nccl, "NCCL library to run (default: $CCSIM_NCCL or " CCSIM_NCCL_LIB ")", "PATH"},
     {"op", 0, 0, G_OPTION_ARG_STRING, &opt_op, "operation: all_reduce, all_gather, reduce_scatter, broadcast, reduce, alltoall, sendrecv", "OP"},
     {"sizes", 0, 0, G_OPTION_ARG_STRING, &opt_sizes, "comma-separated sizes in nccl-tests' convention (none: init and one minimal call)", "LIST"},
-    {"type", 0, 0, G_OPTION_ARG_STRING, &opt_type, "element type as nccl-tests names it (-d): float (default), half, bfloat16, double, int8, ...", "TYPE"},
+    {"type", 0, 0, G_OPTION_ARG_STRING, &opt_type, "element type as nccl-tests names it (-d; default float): " COMM_DTYPE_NAMES, "TYPE"},
     {"type-size", 0, 0, G_OPTION_ARG_INT, &opt_type_size, "instead of --type: bytes per element, 1 (int8), 2 (half), 4 (float) or 8 (double)", "N"},
-    {"redop", 0, 0, G_OPTION_ARG_STRING, &opt_redop, "reduction operator: sum (default), prod, max, min, avg, mulsum", "OP"},
+    {"redop", 0, 0, G_OPTION_ARG_STRING, &opt_redop, "reduction operator (default sum): " COMM_REDOP_NAMES, "OP"},
     {"root", 0, 0, G_OPTION_ARG_INT, &opt_root, "root rank of broadcast and reduce (default 0)", "R"},
     {"nodes", 0, 0, G_OPTION_ARG_INT, &opt_nodes, "virtual nodes in the job (default: $CCSIM_NODES or 1)", "N"},
     {"node", 0, 0, G_OPTION_ARG_INT, &opt_node, "which node this process is (default: $CCSIM_NODE or 0)", "I"},
@@ -543,24 +534,21 @@ int main(int argc, char **argv) {
     fprintf(stderr, "ccsim-probe: node %d of %d is not a valid virtual node\n", opt_node, opt_nodes);
     return PROBE_EXIT_USAGE;
   }
-  op_kind = parse_op(opt_op ? opt_op : "all_reduce");
+  op_kind = comm_op_parse(opt_op ? opt_op : "all_reduce");
   if (op_kind < 0) { fprintf(stderr, "ccsim-probe: unknown operation '%s'\n", opt_op); return PROBE_EXIT_USAGE; }
   if (opt_type_size && opt_type_size != 1 && opt_type_size != 2 && opt_type_size != 4 && opt_type_size != 8) {
     fprintf(stderr, "ccsim-probe: --type-size must be 1, 2, 4 or 8\n");
     return PROBE_EXIT_USAGE;
   }
-  if (opt_type) {
-    int t = comm_dtype_parse(opt_type);
-    if (t < 0) { fprintf(stderr, "ccsim-probe: unknown element type '%s'\n", opt_type); return PROBE_EXIT_USAGE; }
-    dtype = (enum comm_dtype)t;
-  } else if (opt_type_size) {
-    dtype = dtype_of_size(opt_type_size);
+  char *bad = comm_names_problem(opt_type, opt_redop);
+  if (bad) {
+    fprintf(stderr, "ccsim-probe: %s\n", bad);
+    g_free(bad);
+    return PROBE_EXIT_USAGE;
   }
-  if (opt_redop) {
-    int o = comm_redop_parse(opt_redop);
-    if (o < 0) { fprintf(stderr, "ccsim-probe: unknown reduction operator '%s'\n", opt_redop); return PROBE_EXIT_USAGE; }
-    redop = (enum comm_redop)o;
-  }
+  if (opt_type) dtype = (enum comm_dtype)comm_dtype_parse(opt_type);
+  else if (opt_type_size) dtype = dtype_of_size(opt_type_size);
+  if (opt_redop) redop = (enum comm_redop)comm_redop_parse(opt_redop);
 
   pthread_t wd;
   pthread_create(&wd, NULL, wd_thread, NULL);

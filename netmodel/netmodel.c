@@ -90,6 +90,15 @@ static int get_per_proto(const cJSON *root, const char *key, const char *file, d
   return rc;
 }
 
+/* Optional values: left at 0 (not given) where the file does not have them, read as usual where it does. */
+static int get_optional_value(const cJSON *root, const char *key, const char *file, double *out, GError **err) {
+  return cJSON_GetObjectItemCaseSensitive(root, key) ? get_value(root, key, "", file, out, err) : 0;
+}
+static int get_optional_per_proto(const cJSON *root, const char *key, const char *file, double out[PROTO_COUNT],
+                                  GError **err) {
+  return cJSON_GetObjectItemCaseSensitive(root, key) ? get_per_proto(root, key, file, out, err) : 0;
+}
+
 /* An optional object of named values, such as "simple_ring_step_gbs": {"send": {...}, ...}. Sets
  * *present; when the object is there every named value is required. */
 static int get_group(const cJSON *root, const char *key, const char *file, int n, const char *const names[],
@@ -178,25 +187,18 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
                   name);
       goto fail;
     }
-    if (cJSON_GetObjectItemCaseSensitive(root, "channel_rate_spread") &&
-        get_value(root, "channel_rate_spread", "", name, &p->chan_spread, err))
-      goto fail;
+    if (get_optional_value(root, "channel_rate_spread", name, &p->chan_spread, err)) goto fail;
     if (p->chan_spread < 0 || p->chan_spread > 1) {
       g_set_error(err, NETMODEL_ERROR, 1, "%s: channel_rate_spread = %g must be in [0, 1]", name, p->chan_spread);
       goto fail;
     }
-    if (cJSON_GetObjectItemCaseSensitive(root, "shm_read_efficiency") &&
-        get_value(root, "shm_read_efficiency", "", name, &p->shm_read_eff, err))
-      goto fail;
+    if (get_optional_value(root, "shm_read_efficiency", name, &p->shm_read_eff, err)) goto fail;
     if (p->shm_read_eff > 1) {
       g_set_error(err, NETMODEL_ERROR, 1, "%s: shm_read_efficiency = %g must be in [0, 1]", name, p->shm_read_eff);
       goto fail;
     }
-    if (cJSON_GetObjectItemCaseSensitive(root, "simple_full_rate_threads") &&
-        get_value(root, "simple_full_rate_threads", "", name, &p->simple_full_threads, err))
-      goto fail;
-    if (cJSON_GetObjectItemCaseSensitive(root, "tree_step_latency_us") &&
-        get_per_proto(root, "tree_step_latency_us", name, p->tree_step_lat, err))
+    if (get_optional_value(root, "simple_full_rate_threads", name, &p->simple_full_threads, err) ||
+        get_optional_per_proto(root, "tree_step_latency_us", name, p->tree_step_lat, err))
       goto fail;
     if (pn && !(p->p2p_first_share > 0 && p->p2p_first_share <= 1)) {
       g_set_error(err, NETMODEL_ERROR, 1, "%s: p2p_simple_nvlink.first_chunk_link_share = %g must be in (0, 1]", name,
@@ -221,9 +223,7 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
     }
     if (get_per_proto(lat, route_keys[k], name, p->step_lat[k], err)) goto fail;
   }
-  if (cJSON_GetObjectItemCaseSensitive(root, "shm_channel_bw_gbs") &&
-      get_per_proto(root, "shm_channel_bw_gbs", name, p->shm_chan_bw, err))
-    goto fail;
+  if (get_optional_per_proto(root, "shm_channel_bw_gbs", name, p->shm_chan_bw, err)) goto fail;
   for (int q = 0; q < PROTO_COUNT; q++) {
     p->chan_threads[q] = (int)threads[q];
     if (p->chan_bw[q] <= 0 || p->p2p_chan_bw[q] <= 0 || p->wire_factor[q] < 1 || p->chan_threads[q] <= 0) {
@@ -578,6 +578,13 @@ static double ring_step_rate(const struct netmodel_params *p, const struct op *o
   return 1.0 / (1.0 / p->ring_send_bw + (stores ? 1.0 / p->ring_store_bw : 0.0));
 }
 
+/* Channel c of a call's k channels runs 1 + channel_rate_spread x c/(k-1) times faster than the
+ * measured rate (the slowest channel keeps it): see netmodel_op_cost. */
+static double channel_speed(const struct netmodel_params *p, const struct comm_decision *d, const struct op *op) {
+  if (d->nchannels <= 1) return 1.0;
+  return 1.0 + p->chan_spread * (double)(op->channel % d->nchannels) / (double)(d->nchannels - 1);
+}
+
 /* A Simple block's rate with `threads` threads against the rate measured at full size: in proportion
  * up to simple_full_rate_threads, then flat (measured 96-544 threads, docs/netmodel.md). */
 static double simple_block_scale(const struct netmodel_params *p, double threads) {
@@ -727,13 +734,12 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
     /* Channels start together and, alike, would idle the link together during their receive
      * copies and flag hand-overs; on the device they drift apart and fill it. A small fixed spread of
      * block speeds across the call's channels (the slowest at the measured rate) lets them drift. */
-    if (d->nchannels > 1)
-      speed = 1.0 + p->chan_spread * (double)(op->channel % d->nchannels) / (double)(d->nchannels - 1);
+    speed = channel_speed(p, d, op);
     rate *= speed;
-  } else if (p2p && proto == PROTO_SIMPLE && kind != ROUTE_NVLINK && d && d->nchannels > 1) {
+  } else if (p2p && proto == PROTO_SIMPLE && kind != ROUTE_NVLINK && d) {
     /* the same drift for send/recv channels sharing a PCIe or network path, whose flag hand-overs are
      * long next to a chunk's data: in step, they would all wait for their flags at once */
-    speed = 1.0 + p->chan_spread * (double)(op->channel % d->nchannels) / (double)(d->nchannels - 1);
+    speed = channel_speed(p, d, op);
     rate *= speed;
   }
   int tree = !p2p && d && d->algo == ALGO_TREE;

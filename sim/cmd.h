@@ -14,9 +14,6 @@ typedef int (*cmd_main_fn)(int argc, char **argv);
 /* Parses a command's options and refuses positional arguments, printing why to stderr; FALSE on error
  * (the caller exits 2). For commands whose only inputs are options. */
 gboolean cmd_parse_options(GOptionContext *ctx, int *argc, char ***argv);
-/* Checks an element type and reduction operator given by name (NULL: not given), printing what is wrong
- * and what is accepted to stderr as `prog`; FALSE when either is unknown. */
-gboolean cmd_check_dtype_redop(const char *prog, const char *dtype, const char *redop);
 
 int cmd_topo(int argc, char **argv);
 int cmd_graph(int argc, char **argv);

@@ -21,10 +21,10 @@ int cmd_bench(int argc, char **argv) {
     {"maxbytes", 'e', 0, G_OPTION_ARG_STRING, &max_s, "largest size (default 128M)", "N"},
     {"stepfactor", 'f', 0, G_OPTION_ARG_INT, &factor, "multiply the size by F between points (default 2)", "F"},
     {"stepbytes", 'i', 0, G_OPTION_ARG_STRING, &incr_s, "add N bytes between points instead of multiplying", "N"},
-    {"datatype", 'd', 0, G_OPTION_ARG_STRING, &dtype, "element type as nccl-tests names it: float (default), "
-     "half, bfloat16, double, int8, uint8, int32, uint32, int64, uint64, f8e4m3, f8e5m2", "TYPE"},
-    {"redop", 0, 0, G_OPTION_ARG_STRING, &redop, "reduction operator (nccl-tests' -o): sum (default), prod, max, "
-     "min, avg, mulsum", "OP"},
+    {"datatype", 'd', 0, G_OPTION_ARG_STRING, &dtype, "element type as nccl-tests names it (default float): "
+     COMM_DTYPE_NAMES, "TYPE"},
+    {"redop", 0, 0, G_OPTION_ARG_STRING, &redop, "reduction operator (nccl-tests' -o; default sum): "
+     COMM_REDOP_NAMES, "OP"},
     {"root", 'r', 0, G_OPTION_ARG_INT, &root, "root rank of broadcast and reduce (default 0)", "R"},
     {"nodes", 'N', 0, G_OPTION_ARG_INT, &nodes, "virtual nodes (default 1)", "N"},
     {"gpus", 'g', 0, G_OPTION_ARG_INT, &gpus, "GPUs per node (default: all in the topology)", "G"},

@@ -192,14 +192,10 @@ int cmd_compare(int argc, char **argv) {
   }
   for (guint k = 0; k < groups->len; k++) {
     struct compare_group *g = g_ptr_array_index(groups, k);
-    if (comm_dtype_parse(g->type) < 0) {
-      fprintf(stderr, "%s: %s:%d: unknown element type '%s' (nccl-tests' names: " COMM_DTYPE_NAMES ")\n", argv[0],
-              argv[1], g->first_line, g->type);
-      goto groups_done;
-    }
-    if (g->redop[0] && comm_redop_parse(g->redop) < 0) {
-      fprintf(stderr, "%s: %s:%d: unknown reduction operator '%s' (" COMM_REDOP_NAMES ")\n", argv[0],
-              argv[1], g->first_line, g->redop);
+    char *bad = comm_names_problem(g->type, g->redop[0] ? g->redop : NULL);
+    if (bad) {
+      fprintf(stderr, "%s: %s:%d: %s\n", argv[0], argv[1], g->first_line, bad);
+      g_free(bad);
       goto groups_done;
     }
   }

@@ -31,9 +31,9 @@ int cmd_decide(int argc, char **argv) {
     {"stepfactor", 'f', 0, G_OPTION_ARG_INT, &factor, "multiply the size by this between steps (default 2)", "F"},
     {"nodes", 'n', 0, G_OPTION_ARG_INT, &nodes, "virtual nodes (default 1)", "N"},
     {"gpus", 'g', 0, G_OPTION_ARG_INT, &gpus, "GPUs per node to use (default: all in the XML)", "G"},
-    {"datatype", 'd', 0, G_OPTION_ARG_STRING, &dtype, "element type as nccl-tests names it (float, half, bfloat16, "
-     "double, int8, f8e4m3, ...; default float)", "TYPE"},
-    {"redop", 0, 0, G_OPTION_ARG_STRING, &redop, "reduction operator: sum (default), prod, max, min, avg, mulsum", "OP"},
+    {"datatype", 'd', 0, G_OPTION_ARG_STRING, &dtype, "element type as nccl-tests names it (default float): "
+     COMM_DTYPE_NAMES, "TYPE"},
+    {"redop", 0, 0, G_OPTION_ARG_STRING, &redop, "reduction operator (default sum): " COMM_REDOP_NAMES, "OP"},
     {"type-size", 0, 0, G_OPTION_ARG_INT, &type_size, "instead of --datatype: bytes per element, 1 (int8), 2 (half), "
      "4 (float, default) or 8 (double)", "N"},
     {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "print a JSON array instead of a table", NULL},
@@ -81,7 +81,12 @@ int cmd_decide(int argc, char **argv) {
     fprintf(stderr, "%s: need -b <= -e, -f >= 2, --nodes >= 1, --gpus >= 0, --type-size 1/2/4/8\n", argv[0]);
     goto out;
   }
-  if (!cmd_check_dtype_redop(argv[0], dtype, redop)) goto out;
+  char *bad = comm_names_problem(dtype, redop);
+  if (bad) {
+    fprintf(stderr, "%s: %s\n", argv[0], bad);
+    g_free(bad);
+    goto out;
+  }
   for (size_t s = minb; s <= maxb; s *= (size_t)factor) {
     g_array_append_val(sizes, s);
     if (s > maxb / (size_t)factor) break;

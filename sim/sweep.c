@@ -87,16 +87,14 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *out, GError 
     .root = req->root,
     .verbose = req->verbose,
   };
+  char *bad = comm_names_problem(req->dtype, req->redop);
+  if (bad) {
+    g_set_error(err, SWEEP_ERROR, 1, "%s", bad);
+    g_free(bad);
+    goto out;
+  }
   int dt = req->dtype ? comm_dtype_parse(req->dtype) : DTYPE_FLOAT;
   int rop = req->redop ? comm_redop_parse(req->redop) : REDOP_SUM;
-  if (dt < 0) {
-    g_set_error(err, SWEEP_ERROR, 1, "unknown element type '%s' (nccl-tests' names: " COMM_DTYPE_NAMES ")", req->dtype);
-    goto out;
-  }
-  if (rop < 0) {
-    g_set_error(err, SWEEP_ERROR, 1, "unknown reduction operator '%s' (" COMM_REDOP_NAMES ")", req->redop);
-    goto out;
-  }
   if (req->dtype) preq.type_size = comm_dtype_size((enum comm_dtype)dt);
   if ((dt == DTYPE_F8E4M3 || dt == DTYPE_F8E5M2) && sys->ngpus > 0 && sys->gpus[0].sm < 90 &&
       comm_op_reduces(req->op)) {
