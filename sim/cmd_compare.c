@@ -156,6 +156,13 @@ int cmd_compare(int argc, char **argv) {
       goto out;
     }
     gpus = log.nranks / nodes;
+  } else if (log.nranks > 0 && log.nranks != nodes * gpus) {
+    /* a sweep on another GPU count is another measurement: its errors would mean nothing */
+    fprintf(stderr, "%s: %s: the log measured %d ranks, but --nodes %d --gpus %d simulates %d; leave out --gpus "
+            "(the log's count is used) or make them match\n", argv[0], argv[1], log.nranks, nodes, gpus,
+            nodes * gpus);
+    rc = 2;
+    goto out;
   }
   /* NCCL settings the measurement ran with (when its log shows them) apply to the simulation too,
    * unless the user set the variable. Paths (dump files) and debug output are not settings. */

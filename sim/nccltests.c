@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -324,6 +325,15 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
         for (int h = 0; h < 2 && !bad; h++)
           bad = parse_double(t[lay.time[h]], &r.time_us[h]) || parse_double(t[lay.algbw[h]], &r.algbw[h]) ||
                 parse_double(t[lay.busbw[h]], &r.busbw[h]);
+        for (int h = 0; h < 2 && !bad; h++)
+          if (!isfinite(r.time_us[h]) || r.time_us[h] < 0) {
+            /* strtod takes "nan" and "inf"; a time like that would turn every error figure into nan */
+            g_set_error(err, NT_ERROR, 1, "%s:%d: %s time '%s' is not a finite, non-negative number of microseconds",
+                        name, row_line, h ? "in-place" : "out-of-place", t[lay.time[h]]);
+            rc = -1;
+            break;
+          }
+        if (rc) break;
         if (bad) {
           g_set_error(err, NT_ERROR, 1,
                       "%s:%d: not an nccl-tests row (expected %d words: size count type redop root, then time "

@@ -133,6 +133,15 @@ grep -q 'bad.log' "$tmp/e" || fail "compare error does not name the file"
 "$ccsim" compare --topo "$topo" "$data/measured/h200x4-launch/all_gather_agg8.log" 2>"$tmp/e" &&
   fail "compare accepted grouped calls (agg iters 8) it does not model"
 grep -q 'agg iters 8' "$tmp/e" || fail "compare error does not say the log grouped its calls"
+# a time that is not a number (strtod would read "nan") is refused with its line, not turned into nan errors
+sed '0,/^ *1024 /s/^\( *1024 .*float *sum *-1 *\)[0-9.]*/\1nan/' "$data/measured/h200x4/g2_sendrecv_default.log" >"$tmp/nan.log"
+grep -qE '^ *1024 .* -1 +nan ' "$tmp/nan.log" || fail "test setup: no nan row written"
+"$ccsim" compare --topo "$topo" "$tmp/nan.log" 2>"$tmp/e" && fail "compare accepted a nan time"
+grep -qE "nan.log:[0-9]+: out-of-place time 'nan'" "$tmp/e" || fail "compare nan error: $(cat "$tmp/e")"
+# a GPU count other than the log's would compare two different measurements
+"$ccsim" compare --topo "$topo" --gpus 3 "$data/measured/h200x4/g2_sendrecv_default.log" 2>"$tmp/e"
+[ $? = 2 ] || fail "compare ran a 2-rank log on 3 GPUs"
+grep -q 'measured 2 ranks' "$tmp/e" || fail "compare rank-count error: $(cat "$tmp/e")"
 # a log whose time columns are host time (nccl-tests -C 1): the measured g2 sendrecv with "cputime" headers
 sed 's/ time / cputime /g' "$data/measured/h200x4/g2_sendrecv_default.log" >"$tmp/cpu.log"
 "$ccsim" compare --topo "$topo" "$tmp/cpu.log" 2>"$tmp/e"
