@@ -198,8 +198,14 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
       goto fail;
     }
     if (get_optional_value(root, "simple_full_rate_threads", name, &p->simple_full_threads, err) ||
+        get_optional_value(root, "ll_receive_thread_knee", name, &p->ll_recv_thread_knee, err) ||
         get_optional_per_proto(root, "tree_step_latency_us", name, p->tree_step_lat, err))
       goto fail;
+    if (p->ll_recv_thread_knee < 0) {
+      g_set_error(err, NETMODEL_ERROR, 1, "%s: ll_receive_thread_knee = %g must be >= 0 (threads)", name,
+                  p->ll_recv_thread_knee);
+      goto fail;
+    }
     if (pn && !(p->p2p_first_share > 0 && p->p2p_first_share <= 1)) {
       g_set_error(err, NETMODEL_ERROR, 1, "%s: p2p_simple_nvlink.first_chunk_link_share = %g must be in (0, 1]", name,
                   p->p2p_first_share);
@@ -592,6 +598,20 @@ static double simple_block_scale(const struct netmodel_params *p, double threads
   return threads < full ? threads / full : 1.0;
 }
 
+/* A flag-protocol (LL, LL128) primitive's rate with `threads` threads against its full block's. Each
+ * thread moves one line per round trip. A primitive that loads its input from memory waits for that
+ * load every line, so its rate follows the threads; one that only takes the lines its peer pushed into
+ * the receive FIFO is limited by its stores as much: t (knee + full) / (full (knee + t)) of the full
+ * rate, knee being the thread count at which latency and stores cost alike (measured for LL:
+ * docs/netmodel.md, "Threads per block"). */
+static double flag_block_scale(const struct netmodel_params *p, int proto, int kind, double threads) {
+  double full = p->chan_threads[proto];
+  if (threads >= full) return 1.0;
+  int fifo_only = kind == OPK_RECV || kind == OPK_RECV_COPY_SEND;
+  double knee = proto == PROTO_LL && fifo_only ? p->ll_recv_thread_knee : 0;
+  return knee > 0 ? threads * (knee + full) / (full * (knee + threads)) : threads / full;
+}
+
 /* A Simple tree all-reduce step's channel rate. NCCL 2.28 (all_reduce.h runTreeSplit) gives the
  * reduction up the tree nthreads/2 threads (64 more from 256 on) and the broadcast down the rest; the
  * root runs recvReduceCopySend with the whole block. Each group's primitive costs what it costs in a
@@ -718,7 +738,7 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
   int p2p = d && (d->op == OP_SENDRECV || d->op == OP_ALLTOALL);
   double threads = d && d->nthreads > 0 ? d->nthreads : p->chan_threads[proto];
   double scale = p2p ? 1.0 : proto == PROTO_SIMPLE ? simple_block_scale(p, threads)
-                 : threads < p->chan_threads[proto] ? threads / p->chan_threads[proto] : 1.0;
+                                                      : flag_block_scale(p, proto, op->kind, threads);
   double rate = p2p ? p->p2p_chan_bw[proto] : p->chan_bw[proto];
   const double *steps = p2p || op->transport == TRANSPORT_NVLS ? NULL : flag_steps(p, proto);
   if (steps) {

@@ -54,6 +54,10 @@ struct netmodel_params {
   int chan_threads[PROTO_COUNT];    /* thread count chan_bw was measured at; fewer threads scale it down */
   double simple_full_threads;       /* a Simple block's rate grows with its threads up to this many, then
                                      * stays (0 = not given: in proportion up to chan_threads) */
+  double ll_recv_thread_knee;       /* an LL primitive that only takes lines from its receive FIFO (recv,
+                                     * recvCopySend) on t threads runs at t (knee + full) / (full (knee + t))
+                                     * of its full-block rate; those that load their input, in proportion
+                                     * to t (0 = not given: all in proportion) */
   double step_lat[ROUTE_KINDS][PROTO_COUNT]; /* synchronisation cost of one step over one route kind */
   double tree_step_lat[PROTO_COUNT]; /* the same for a tree hop over NVLink (0 = step_lat) */
   double forward_frac[PROTO_COUNT]; /* fraction of a step that must arrive before the receiver forwards it */

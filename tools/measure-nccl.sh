@@ -9,7 +9,7 @@
 #   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
 # Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
 #
-# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu|shm|shmstep|llsteps]
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu|shm|shmstep|llsteps|llthreads|llsize]
 #   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
 #   calibrate: instead of the sets above, the sets that separate the model's causes: repeated default
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
@@ -54,6 +54,14 @@
 #     all_reduce and sendrecv with one host thread per GPU (device time).
 #   llsteps: LL and LL128 per-primitive costs: one host thread per GPU, NCCL_PROTO forced on 1 and 4
 #     channels, every ring and chain operation on all GPUs, ring and tree all_reduce on 2 and 3 too.
+#   llthreads: how an LL block's time follows its thread count, one host thread per GPU, 100 iterations:
+#     LL all_reduce and all_gather on one channel at NCCL_NTHREADS 64-512 (4-64 MiB: the rate), LL
+#     all_reduce on one channel 8 B - 1 MiB at NCCL's threads and capped at 128 (small calls, where NCCL
+#     halves the threads itself), on all GPUs and on the first 2 and 3, and NCCL's defaults 8 B - 4 MiB.
+#   llsize: where the per-byte cost of a one-channel LL ring changes with the call size, one host thread
+#     per GPU, with the SM clocks sampled every 50 ms (clocks.csv): LL all_reduce and all_gather 256 KiB -
+#     16 MiB by factors of 2, all_reduce at 1 MiB for 2000 iterations (does a long run at one size drift?),
+#     and Simple all_reduce on one channel over the same sizes.
 #   shmstep: NCCL_P2P_DISABLE=1 with one host thread per GPU: ring all_reduce and all_gather on one channel
 #     with Simple at NCCL's default buffer and at NCCL_BUFFSIZE 1 MiB (4x the steps), with LL128 and LL,
 #     and send/recv on one channel at 128 KiB and 512 KiB chunks: what a step costs through host memory.
@@ -458,6 +466,55 @@ if [ "$quick" = llsteps ]; then
   operations are in ../h200x4-calibrate).
 - g<G>_all_reduce_<PROTO>_ch1.log: the first G GPUs, one channel.
 - g<G>_all_reduce_TREE_<PROTO>_ch1.log: the same with NCCL_ALGO=TREE.
+EOF
+fi
+
+if [ "$quick" = llthreads ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING,ENV
+  big="-b 4M -e 64M -f 4 -c 0 -t $gpus -g 1 -w 5 -n 20"
+  for nt in 64 128 256 512; do
+    for op in all_reduce all_gather; do
+      NCCL_PROTO=LL NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 NCCL_NTHREADS=$nt \
+        run ${op}_LL_ch1_t$nt ${op}_perf $big
+    done
+  done
+  for g in 2 3 "$gpus"; do
+    [ "$g" -le "$gpus" ] || continue
+    small="-b 8 -e 1M -f 2 -c 0 -t $g -g 1 -w 20 -n 100"
+    NCCL_PROTO=LL NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 run g${g}_all_reduce_LL_ch1 all_reduce_perf $small
+    NCCL_PROTO=LL NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 NCCL_NTHREADS=128 \
+      run g${g}_all_reduce_LL_ch1_t128 all_reduce_perf $small
+    run g${g}_all_reduce_default all_reduce_perf -b 8 -e 4M -f 2 -c 0 -t "$g" -g 1 -w 20 -n 100
+  done
+  finish llthreads "LL blocks against their thread count" \
+    "one host thread per GPU (-t G -g 1), float, sum, -c 0; 4-64 MiB sweeps -w 5 -n 20, the others -w 20 -n 100." <<EOF
+- <op>_LL_ch1_t<N>.log: all GPUs, NCCL_PROTO=LL, NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=1, NCCL_NTHREADS=N, 4-64 MiB.
+- g<G>_all_reduce_LL_ch1.log: the first G GPUs, LL on one channel, 8 B - 1 MiB (NCCL picks the threads:
+  it halves them for small calls); _t128: the same with NCCL_NTHREADS=128.
+- g<G>_all_reduce_default.log: the first G GPUs, NCCL's defaults, 8 B - 4 MiB.
+EOF
+fi
+
+if [ "$quick" = llsize ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING,ENV
+  nvidia-smi --query-gpu=timestamp,index,clocks.sm,clocks.mem,power.draw,temperature.gpu --format=csv \
+    -lms 50 >"$logs/clocks.csv" 2>&1 &
+  smi=$!
+  one="-c 0 -t $gpus -g 1 -w 20 -n 100"
+  for op in all_reduce all_gather; do
+    NCCL_PROTO=LL NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 run ${op}_LL_ch1 ${op}_perf -b 256K -e 16M -f 2 $one
+  done
+  NCCL_PROTO=LL NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 \
+    run all_reduce_LL_ch1_1M_n2000 all_reduce_perf -b 1M -e 1M -c 0 -t "$gpus" -g 1 -w 20 -n 2000
+  NCCL_PROTO=Simple NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 \
+    run all_reduce_SIMPLE_ch1 all_reduce_perf -b 256K -e 16M -f 2 $one
+  kill "$smi" 2>/dev/null
+  finish llsize "one-channel LL rings from 256 KiB to 16 MiB" \
+    "one host thread per GPU (-t G -g 1), float, sum, -c 0, -w 20 -n 100 unless named." <<EOF
+- <op>_LL_ch1.log: NCCL_PROTO=LL, NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=1, 256 KiB - 16 MiB.
+- all_reduce_LL_ch1_1M_n2000.log: the same at 1 MiB only, 2000 iterations.
+- all_reduce_SIMPLE_ch1.log: NCCL_PROTO=Simple on one channel, 256 KiB - 16 MiB.
+- clocks.csv: nvidia-smi every 50 ms during all of the above (SM and memory clock, power, temperature).
 EOF
 fi
 

@@ -741,6 +741,80 @@ static void test_flag_steps(void) {
   machine_close(&x);
 }
 
+/* LL on fewer threads than the full block (NCCL's own halving for small calls, NCCL_NTHREADS): the
+ * primitives that load their input keep a rate in proportion to the threads, the FIFO-only ones (recv,
+ * recvCopySend) lose less (measured: h200x4-llthreads); LL128 stays proportional. */
+static void test_flag_threads(void) {
+  struct machine x;
+  machine_open(&x, 4, 2);
+  const struct netmodel_params *p = x.p;
+  double knee = p->ll_recv_thread_knee, full = p->chan_threads[PROTO_LL];
+  g_assert_cmpfloat(knee, >, 0);
+  struct comm_decision d = {.op = OP_ALL_GATHER, .algo = ALGO_RING, .proto = PROTO_LL, .nthreads = (int)full};
+  struct op o = {.rank_src = 1, .rank_dst = 2, .payload_bytes = 1 << 16, .protocol = PROTO_LL};
+  o.wire_bytes = plan_wire_bytes(PROTO_LL, o.payload_bytes);
+  const int kinds[] = {OPK_SEND, OPK_COPY_SEND, OPK_RECV_REDUCE_SEND, OPK_RECV_COPY_SEND};
+  const int fifo_only[] = {0, 0, 0, 1};
+  for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
+    struct netmodel_cost at_full, at_128;
+    o.kind = (uint8_t)kinds[i];
+    d.nthreads = (int)full;
+    netmodel_op_cost(x.m, &d, &o, &at_full);
+    d.nthreads = 128;
+    netmodel_op_cost(x.m, &d, &o, &at_128);
+    double ratio = at_128.cap / at_full.cap;
+    double expect = fifo_only[i] ? 128 * (knee + full) / (full * (knee + 128)) : 128 / full;
+    g_assert_cmpfloat(fabs(ratio - expect), <, 1e-12);
+    if (fifo_only[i]) g_assert_cmpfloat(ratio, >, 1.5 * 128 / full); /* 3.3x the time measured, not 4x */
+  }
+  /* the receive-only local step is FIFO-only too */
+  struct op r = o;
+  r.rank_src = r.rank_dst = 2;
+  r.kind = OPK_RECV;
+  r.transport = TRANSPORT_LOCAL;
+  struct netmodel_cost a, b;
+  d.nthreads = (int)full;
+  netmodel_op_cost(x.m, &d, &r, &a);
+  d.nthreads = 96;
+  netmodel_op_cost(x.m, &d, &r, &b);
+  g_assert_cmpfloat(fabs(b.cap / a.cap - 96 * (knee + full) / (full * (knee + 96))), <, 1e-12);
+  /* LL128 and a file without the knee: in proportion */
+  struct comm_decision d128 = {.op = OP_ALL_GATHER, .algo = ALGO_RING, .proto = PROTO_LL128};
+  struct op o128 = {.rank_src = 1, .rank_dst = 2, .payload_bytes = 1 << 16, .protocol = PROTO_LL128,
+                    .kind = OPK_RECV_COPY_SEND};
+  o128.wire_bytes = plan_wire_bytes(PROTO_LL128, o128.payload_bytes);
+  d128.nthreads = p->chan_threads[PROTO_LL128];
+  netmodel_op_cost(x.m, &d128, &o128, &a);
+  d128.nthreads = p->chan_threads[PROTO_LL128] / 2;
+  netmodel_op_cost(x.m, &d128, &o128, &b);
+  g_assert_cmpfloat(fabs(b.cap / a.cap - 0.5), <, 1e-12);
+  struct netmodel_params q = *x.p;
+  q.ll_recv_thread_knee = 0;
+  GError *err = NULL;
+  struct netmodel *m = netmodel_new(&q, x.sys, &x.c, &err);
+  g_assert_no_error(err);
+  o.kind = OPK_RECV_COPY_SEND;
+  d.nthreads = (int)full;
+  netmodel_op_cost(m, &d, &o, &a);
+  d.nthreads = 128;
+  netmodel_op_cost(m, &d, &o, &b);
+  g_assert_cmpfloat(fabs(b.cap / a.cap - 128 / full), <, 1e-12);
+  netmodel_free(m);
+  /* a negative knee is refused by name */
+  char *text = NULL;
+  g_assert_true(g_file_get_contents(params_path, &text, NULL, NULL));
+  char *at = strstr(text, "\"ll_receive_thread_knee\"");
+  g_assert_nonnull(at);
+  at = strstr(at, "\"value\": ");
+  g_assert_nonnull(at);
+  memcpy(at + 9, "-30", 3); /* "value": 300 -> -30 */
+  g_assert_null(netmodel_params_parse(text, "edited.json", &err));
+  g_assert_nonnull(strstr(err->message, "ll_receive_thread_knee"));
+  g_clear_error(&err);
+  g_free(text);
+  machine_close(&x);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   data_dir = g_getenv("CCSIM_TEST_DATA");
@@ -756,5 +830,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/netmodel/one_rank", test_one_rank);
   g_test_add_func("/netmodel/shm_route", test_shm_route);
   g_test_add_func("/netmodel/flag_steps", test_flag_steps);
+  g_test_add_func("/netmodel/flag_threads", test_flag_threads);
   return g_test_run();
 }
