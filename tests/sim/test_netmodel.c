@@ -663,6 +663,24 @@ static void test_shm_route(void) {
 /* LL and LL128 steps cost what their primitive does with each byte; the receive-only step is a local
  * op with a cost of its own; a tree's groups share the block; without the table, the single channel
  * rate and free receive-only steps. */
+/* The parameter file with `patch` written `offset` bytes into the first `inner` after `outer` must be
+ * refused with a message naming `what`. */
+static void assert_edit_refused(const char *outer, const char *inner, size_t offset, const char *patch,
+                                const char *what) {
+  char *text = NULL;
+  GError *err = NULL;
+  g_assert_true(g_file_get_contents(params_path, &text, NULL, NULL));
+  char *at = strstr(text, outer);
+  g_assert_nonnull(at);
+  at = strstr(at, inner);
+  g_assert_nonnull(at);
+  memcpy(at + offset, patch, strlen(patch));
+  g_assert_null(netmodel_params_parse(text, "edited.json", &err));
+  g_assert_nonnull(strstr(err->message, what));
+  g_clear_error(&err);
+  g_free(text);
+}
+
 static void test_flag_steps(void) {
   struct machine x;
   machine_open(&x, 4, 2);
@@ -727,17 +745,7 @@ static void test_flag_steps(void) {
   g_assert_cmpfloat(nc.bytes, ==, 0);
   netmodel_free(m);
   /* a table, once given, needs every primitive */
-  char *text = NULL;
-  g_assert_true(g_file_get_contents(params_path, &text, NULL, NULL));
-  char *at = strstr(text, "\"ll128_step_gbs\"");
-  g_assert_nonnull(at);
-  at = strstr(at, "\"recv_reduce_copy\"");
-  g_assert_nonnull(at);
-  at[1] = 'X';
-  g_assert_null(netmodel_params_parse(text, "edited.json", &err));
-  g_assert_nonnull(strstr(err->message, "ll128_step_gbs.recv_reduce_copy"));
-  g_clear_error(&err);
-  g_free(text);
+  assert_edit_refused("\"ll128_step_gbs\"", "\"recv_reduce_copy\"", 1, "X", "ll128_step_gbs.recv_reduce_copy");
   machine_close(&x);
 }
 
@@ -801,17 +809,7 @@ static void test_flag_threads(void) {
   g_assert_cmpfloat(fabs(b.cap / a.cap - 128 / full), <, 1e-12);
   netmodel_free(m);
   /* a negative knee is refused by name */
-  char *text = NULL;
-  g_assert_true(g_file_get_contents(params_path, &text, NULL, NULL));
-  char *at = strstr(text, "\"ll_receive_thread_knee\"");
-  g_assert_nonnull(at);
-  at = strstr(at, "\"value\": ");
-  g_assert_nonnull(at);
-  memcpy(at + 9, "-30", 3); /* "value": 300 -> -30 */
-  g_assert_null(netmodel_params_parse(text, "edited.json", &err));
-  g_assert_nonnull(strstr(err->message, "ll_receive_thread_knee"));
-  g_clear_error(&err);
-  g_free(text);
+  assert_edit_refused("\"ll_receive_thread_knee\"", "\"value\": ", 9, "-30", "ll_receive_thread_knee");
   machine_close(&x);
 }
 
