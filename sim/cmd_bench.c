@@ -92,8 +92,8 @@ int cmd_bench(int argc, char **argv) {
   struct sweep_request req = {
     .topo_path = topo, .nodes = nodes, .gpus = gpus, .op = op, .sizes = (size_t *)(void *)sizes->data,
     .nsizes = (int)sizes->len, .type_size = 4, .dtype = dtype, .redop = redop, .root = root,
-    .params_path = params, .nccl_path = nccl, .timeline_path = timeline, .coarse = coarse, .verbose = verbose, .progress = !quiet && sizes->len > 0,
-    .gpus_per_thread = per_thread,
+    .params_path = params, .nccl_path = nccl, .timeline_path = timeline, .coarse = coarse, .verbose = verbose,
+    .progress = !quiet && sizes->len > 0, .gpus_per_thread = per_thread,
   };
   struct sweep_result res;
   rc = 1;

@@ -325,15 +325,16 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
         for (int h = 0; h < 2 && !bad; h++)
           bad = parse_double(t[lay.time[h]], &r.time_us[h]) || parse_double(t[lay.algbw[h]], &r.algbw[h]) ||
                 parse_double(t[lay.busbw[h]], &r.busbw[h]);
-        for (int h = 0; h < 2 && !bad; h++)
-          if (!isfinite(r.time_us[h]) || r.time_us[h] < 0) {
-            /* strtod takes "nan" and "inf"; a time like that would turn every error figure into nan */
-            g_set_error(err, NT_ERROR, 1, "%s:%d: %s time '%s' is not a finite, non-negative number of microseconds",
-                        name, row_line, h ? "in-place" : "out-of-place", t[lay.time[h]]);
-            rc = -1;
-            break;
-          }
-        if (rc) break;
+        /* strtod takes "nan" and "inf"; a time like that would turn every error figure into nan */
+        int odd = -1;
+        for (int h = 1; h >= 0 && !bad; h--)
+          if (!isfinite(r.time_us[h]) || r.time_us[h] < 0) odd = h;
+        if (odd >= 0) {
+          g_set_error(err, NT_ERROR, 1, "%s:%d: %s time '%s' is not a finite, non-negative number of microseconds",
+                      name, row_line, odd ? "in-place" : "out-of-place", t[lay.time[odd]]);
+          rc = -1;
+          break;
+        }
         if (bad) {
           g_set_error(err, NT_ERROR, 1,
                       "%s:%d: not an nccl-tests row (expected %d words: size count type redop root, then time "
