@@ -199,6 +199,7 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
     }
     if (get_optional_value(root, "simple_full_rate_threads", name, &p->simple_full_threads, err) ||
         get_optional_value(root, "ll_receive_thread_knee", name, &p->ll_recv_thread_knee, err) ||
+        get_optional_value(root, "graph_call_us", name, &p->graph_call, err) ||
         get_optional_per_proto(root, "tree_step_latency_us", name, p->tree_step_lat, err))
       goto fail;
     if (p->ll_recv_thread_knee < 0) {
@@ -820,6 +821,10 @@ uint64_t netmodel_host_ps(const struct netmodel *m, const struct comm_decision *
   if (op == OP_SENDRECV || op == OP_ALLTOALL)
     return netmodel_us_to_ps(p->p2p_host_group + p->p2p_host_call * nlocal + per_channel);
   return netmodel_us_to_ps(p->host_group + p->host_call * nlocal + per_channel);
+}
+
+uint64_t netmodel_graph_host_ps(const struct netmodel *m, int nlocal) {
+  return netmodel_us_to_ps(m->p->graph_call * (nlocal > 0 ? nlocal : 1));
 }
 
 int netmodel_runs_kernels(const struct netmodel *m) { return !one_rank_model(m); }

@@ -77,6 +77,9 @@ struct netmodel_params {
   double p2p_host_group;
   double host_channel;              /* extra host time per channel the call runs on, per GPU (the work
                                      * NCCL's enqueue builds per channel) */
+  double graph_call;                /* a call replayed from a CUDA graph that one thread captured on
+                                     * several GPUs: time per call per GPU (0 = not given: graph-replayed
+                                     * calls cannot be timed) */
   /* A communicator of one rank runs no algorithm and no NCCL kernel of its own (0 = not given: its copy
    * runs at ring_recv_copy_bw after the usual kernel start and end). Each copy is latency + bytes/rate. */
   double one_copy_bw, one_copy_lat;     /* cudaMemcpyAsync of the buffer (out of place) */
@@ -144,6 +147,11 @@ int netmodel_streams(const struct netmodel *m, const struct op *producer, const 
 /* Host time for one iteration of a benchmark loop issuing a call decided as d on nlocal GPUs from one
  * thread, ps; nops: the ops the call runs (a one-rank call with none launches nothing). */
 uint64_t netmodel_host_ps(const struct netmodel *m, const struct comm_decision *d, int nlocal, size_t nops);
+
+/* The same when the benchmark's calls were captured into a CUDA graph on nlocal GPUs from one thread and
+ * replayed (nccl-tests -G): nothing is enqueued per call, yet each replayed call costs graph_call per GPU
+ * the capture spans. 0 when the parameters do not give graph_call. */
+uint64_t netmodel_graph_host_ps(const struct netmodel *m, int nlocal);
 /* Whether calls on this model run NCCL kernels (kernel_start/kernel_end apply): not on one rank. */
 int netmodel_runs_kernels(const struct netmodel *m);
 

@@ -11,7 +11,7 @@
 int cmd_bench(int argc, char **argv) {
   gchar *topo = NULL, *op_name = NULL, *min_s = NULL, *max_s = NULL, *timeline = NULL, *params = NULL,
         *nccl = NULL, *incr_s = NULL, *dtype = NULL, *redop = NULL;
-  gint nodes = 1, gpus = 0, factor = 2, iters = 20, warmup = 1, coarse = 0, per_thread = 0, root = 0;
+  gint nodes = 1, gpus = 0, factor = 2, iters = 20, warmup = 1, coarse = 0, per_thread = 0, root = 0, graph = 0;
   gboolean verbose = FALSE, quiet = FALSE;
   GOptionEntry entries[] = {
     {"topo", 't', 0, G_OPTION_ARG_FILENAME, &topo, "node topology XML (NCCL format), required", "FILE"},
@@ -30,6 +30,8 @@ int cmd_bench(int argc, char **argv) {
     {"gpus", 'g', 0, G_OPTION_ARG_INT, &gpus, "GPUs per node (default: all in the topology)", "G"},
     {"gpus-per-thread", 0, 0, G_OPTION_ARG_INT, &per_thread, "GPUs one host thread drives, as nccl-tests' -g "
      "(default: all GPUs of a node, i.e. one process with -g G; 1 for one process per GPU)", "N"},
+    {"cudagraph", 'G', 0, G_OPTION_ARG_INT, &graph, "as nccl-tests' -G: the calls replayed from a CUDA graph "
+     "(no host enqueue per call; default 0: launched one by one)", "N"},
     {"iters", 'n', 0, G_OPTION_ARG_INT, &iters, "iterations nccl-tests would run (printed in the header; the "
      "simulation is deterministic, one iteration is timed)", "N"},
     {"warmup_iters", 'w', 0, G_OPTION_ARG_INT, &warmup, "warm-up iterations (printed in the header)", "N"},
@@ -77,9 +79,9 @@ int cmd_bench(int argc, char **argv) {
     goto out;
   }
   if (minb > maxb || (!incr && factor < 2) || nodes < 1 || gpus < 0 || iters < 1 || warmup < 0 || coarse < 0 ||
-      per_thread < 0) {
+      per_thread < 0 || graph < 0) {
     fprintf(stderr, "%s: need minbytes <= maxbytes, stepfactor >= 2 (or stepbytes), nodes >= 1, gpus >= 0, "
-                    "iters >= 1\n", argv[0]);
+                    "iters >= 1, cudagraph >= 0\n", argv[0]);
     goto out;
   }
   GArray *sizes = g_array_new(FALSE, FALSE, sizeof(size_t));
@@ -94,6 +96,7 @@ int cmd_bench(int argc, char **argv) {
     .nsizes = (int)sizes->len, .type_size = 4, .dtype = dtype, .redop = redop, .root = root,
     .params_path = params, .nccl_path = nccl, .timeline_path = timeline, .coarse = coarse, .verbose = verbose,
     .progress = !quiet && sizes->len > 0, .gpus_per_thread = per_thread,
+    .graph = graph > 0,
   };
   struct sweep_result res;
   rc = 1;
@@ -103,7 +106,7 @@ int cmd_bench(int argc, char **argv) {
     goto out;
   }
   struct nt_header h = {.op = op, .nranks = res.nranks, .gpus_per_thread = res.nlocal, .min_bytes = minb, .max_bytes = maxb,
-                        .step_factor = incr ? 0 : factor, .warmup_iters = warmup, .iters = iters,
+                        .step_factor = incr ? 0 : factor, .warmup_iters = warmup, .iters = iters, .graph_launches = graph,
                         .rank_desc = (const char *const *)res.rank_desc};
   nt_print_header(stdout, &h);
   double busbw_sum = 0;

@@ -131,6 +131,28 @@ int cmd_compare(int argc, char **argv) {
     rc = 2;
     goto out;
   }
+  if (log.blocking) {
+    /* each call waits for the last: host enqueue, kernel launch and the sync add up instead of
+     * overlapping, a loop compare does not model (measured: tests/data/measured/h200x2-blocking) */
+    fprintf(stderr, "%s: %s: measured with a stream sync after every call (nccl-tests -z %d), where the host's "
+            "enqueue, the launch and the sync add up; compare models calls issued back to back: measure with "
+            "-z 0\n", argv[0], argv[1], log.blocking);
+    rc = 2;
+    goto out;
+  }
+  if (log.graph_launches > 0 && !quiet) {
+    const char *reg = g_getenv("NCCL_GRAPH_REGISTER");
+    for (guint i = 0; !reg && log.env && i < log.env->len; i++) {
+      const char *kv = g_ptr_array_index(log.env, i);
+      if (g_str_has_prefix(kv, "NCCL_GRAPH_REGISTER=")) reg = kv + strlen("NCCL_GRAPH_REGISTER=");
+    }
+    fprintf(stderr, "%s: calls replayed from a CUDA graph (nccl-tests -G %d): timed without a host enqueue per "
+            "call\n", argv[0], log.graph_launches);
+    if (!reg || strcmp(reg, "0"))
+      fprintf(stderr, "%s: note: under capture NCCL registers the user buffers (NCCL_GRAPH_REGISTER) and "
+              "send/recv and all_gather then write straight into them, which ccsim does not model: expect "
+              "those slow from a few MiB (measured with NCCL_GRAPH_REGISTER=0 they match)\n", argv[0]);
+  }
   int op = op_name ? comm_op_parse(op_name) : log.op;
   if (op < 0) {
     fprintf(stderr, "%s: %s: %s; name it with --op\n", argv[0], argv[1],
@@ -213,7 +235,7 @@ int cmd_compare(int argc, char **argv) {
       .topo_path = topo, .nodes = nodes, .gpus = gpus, .op = op, .sizes = (size_t *)(void *)g->sizes->data,
       .nsizes = (int)g->sizes->len, .dtype = g->type, .redop = g->redop[0] ? g->redop : NULL, .root = g->root,
       .params_path = params, .nccl_path = nccl, .coarse = coarse, .verbose = verbose, .progress = !quiet,
-      .gpus_per_thread = log.gpus_per_thread,
+      .gpus_per_thread = log.gpus_per_thread, .graph = log.graph_launches > 0,
     };
     struct sweep_result res;
     if (sweep_run(&req, &res, &err) != 0) {

@@ -50,9 +50,9 @@ void nt_print_header(FILE *f, const struct nt_header *h) {
   fprintf(f, "# Collective test starting: %s\n", nt_test_name(h->op));
   fprintf(f,
           "# nThread 1 nGpus %d minBytes %zu maxBytes %zu step: %d(factor) warmup iters: %d iters: %d agg iters: 1 "
-          "validation: 0 graph: 0 unalign: 0\n",
+          "validation: 0 graph: %d unalign: 0\n",
           h->gpus_per_thread > 0 ? h->gpus_per_thread : h->nranks, h->min_bytes, h->max_bytes, h->step_factor,
-          h->warmup_iters, h->iters);
+          h->warmup_iters, h->iters, h->graph_launches);
   fprintf(f, "#\n# Using devices\n");
   for (int r = 0; r < h->nranks; r++)
     fprintf(f, "#  Rank %2d Group  0 Pid %6d on %10s %s\n", r, 0, "ccsim",
@@ -288,6 +288,11 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
       if ((s = strstr(body, "nThread")) != NULL) sscanf(s, "nThread %d nGpus %d", &nthread, &ngpus);
       if ((s = strstr(body, "agg iters:")) != NULL && sscanf(s, "agg iters: %d", &out->agg_iters) != 1)
         out->agg_iters = 1;
+      if ((s = strstr(body, " graph:")) != NULL && strstr(body, "nThread") &&
+          sscanf(s, " graph: %d", &out->graph_launches) != 1)
+        out->graph_launches = 0;
+      if (strstr(body, "Blocking Enabled"))
+        out->blocking = strstr(body, "outer iteration") ? 3 : strstr(body, "no barrier") ? 2 : 1;
       if (g_str_has_prefix(body, "#  Rank") || g_str_has_prefix(body, "# Rank")) {
         rank_lines++;
         note_rank_host(body, hosts);

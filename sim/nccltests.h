@@ -27,6 +27,7 @@ struct nt_header {
   size_t min_bytes, max_bytes;
   int step_factor;
   int warmup_iters, iters;
+  int graph_launches;           /* printed as "graph:" (nccl-tests -G) */
   const char *const *rank_desc; /* nranks lines "host device N [busid] name" or NULL */
 };
 void nt_print_header(FILE *f, const struct nt_header *h);
@@ -54,6 +55,10 @@ struct nt_log {
   int agg_iters;      /* "agg iters" of the header (-m): calls grouped into one launch; 1 when not printed */
   int cpu_time;       /* the table's time columns are "cputime" (-C 1: host time per call), not device time */
   int per_iter;       /* the table carries per-iteration columns (-I 1: i_min i_max i_p99 i_cv% per half) */
+  int graph_launches; /* "graph:" of the header (-G N): the timed calls were captured into a CUDA graph and
+                       * replayed N times; 0 when launched call by call */
+  int blocking;       /* -z mode from the "# Blocking Enabled" line: 1 or 2, a stream sync after every call
+                       * (1: and a barrier), 3: a sync and an untimed barrier after every iteration; 0: none */
   GArray *rows;       /* struct nt_row */
   GPtrArray *env;     /* "NCCL_X=value" from "NCCL_X set by environment to value" INFO lines, in order;
                        * "NCCL_NVLS_ENABLE=0" added when nvls_channels is 0 and the log does not set it */

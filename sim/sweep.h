@@ -23,6 +23,7 @@ struct sweep_request {
   const char *timeline_path; /* NULL: none */
   int coarse;                /* plan_options.coarse */
   int gpus_per_thread;       /* GPUs one host thread enqueues to (nccl-tests -g); 0 = all of a node */
+  int graph;                 /* the calls are replayed from a CUDA graph (nccl-tests -G): no enqueue per call */
   gboolean verbose;
   gboolean progress;         /* report progress on stderr */
 };

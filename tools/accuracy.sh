@@ -28,9 +28,14 @@ trap 'rm -f "$all"' EXIT
 for log in "$dir"/*.log; do
   # NCCL settings a measurement ran with but its log does not report: LOG.env beside it, one
   # NAME=VALUE per line (e.g. NCCL_PROTO=LL), applied to that comparison only.
-  # Grouped calls (nccl-tests -m N > 1) are measurements compare does not model: say so, skip them.
+  # Grouped calls (nccl-tests -m N > 1) and blocking loops (-z) are measurements compare does not
+  # model: say so, skip them.
   if grep -qE '^# nThread .* agg iters: *([2-9]|[1-9][0-9]+) ' "$log"; then
     printf '%-36s skipped: grouped calls (nccl-tests -m), not modelled by compare\n' "$(basename "$log")"
+    continue
+  fi
+  if grep -q '^# Blocking Enabled' "$log"; then
+    printf '%-36s skipped: a stream sync after every call (nccl-tests -z), not modelled by compare\n' "$(basename "$log")"
     continue
   fi
   envs=()

@@ -9,7 +9,7 @@
 #   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
 # Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
 #
-# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu|shm|shmstep|llsteps|llthreads|llsize]
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu|shm|shmstep|llsteps|llthreads|llsize|blocking]
 #   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
 #   calibrate: instead of the sets above, the sets that separate the model's causes: repeated default
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
@@ -65,6 +65,10 @@
 #   shmstep: NCCL_P2P_DISABLE=1 with one host thread per GPU: ring all_reduce and all_gather on one channel
 #     with Simple at NCCL's default buffer and at NCCL_BUFFSIZE 1 MiB (4x the steps), with LL128 and LL,
 #     and send/recv on one channel at 128 KiB and 512 KiB chunks: what a step costs through host memory.
+#   blocking: nccl-tests' other timing modes next to its default loop, 8 B - 256 MiB in one process: a
+#     stream sync after every call (-z 3, barrier not timed; -z 2), also with one host thread per GPU and
+#     on the first 2 GPUs, and CUDA-graph launches (-G 1) with and without NCCL_GRAPH_REGISTER=0 (does
+#     the graph's speed-up of send/recv come from registering the user buffers under capture?).
 # Environment: NCCL_NVLS_ENABLE is forced to 0 (NVLink SHARP multicast off, as on the machines the
 # bundled fixtures were measured on).
 set -uo pipefail
@@ -492,6 +496,41 @@ if [ "$quick" = llthreads ]; then
 - g<G>_all_reduce_LL_ch1.log: the first G GPUs, LL on one channel, 8 B - 1 MiB (NCCL picks the threads:
   it halves them for small calls); _t128: the same with NCCL_NTHREADS=128.
 - g<G>_all_reduce_default.log: the first G GPUs, NCCL's defaults, 8 B - 4 MiB.
+EOF
+fi
+
+if [ "$quick" = blocking ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING,ENV
+  b="-b 8 -e 256M -f 2 -c 0"
+  for op in all_reduce all_gather broadcast sendrecv; do
+    run ${op}_default ${op}_perf $b
+    run ${op}_z3 ${op}_perf $b -z 3
+    run ${op}_graph ${op}_perf $b -G 1
+  done
+  run all_reduce_z2 all_reduce_perf $b -z 2
+  run all_reduce_z3_threads all_reduce_perf $b -z 3 -t "$gpus" -g 1
+  run all_reduce_threads all_reduce_perf $b -t "$gpus" -g 1
+  if [ "$gpus" -gt 2 ]; then
+    for op in all_reduce sendrecv; do
+      run g2_${op}_default ${op}_perf $b -g 2
+      run g2_${op}_z3 ${op}_perf $b -g 2 -z 3
+    done
+  fi
+  for op in sendrecv broadcast all_reduce; do
+    NCCL_GRAPH_REGISTER=0 run ${op}_graph_noreg ${op}_perf $b -G 1
+  done
+  finish blocking "nccl-tests timing modes: blocking calls and CUDA graphs" \
+    "one process, float, sum, $b, default warmup/iterations." <<EOF
+
+| file | what |
+| --- | --- |
+| \`<op>_default.log\` | the default loop: calls back to back, one host thread enqueuing on every GPU |
+| \`<op>_z3.log\` | -z 3: a stream sync after every call (timed) and a barrier (not timed) |
+| \`all_reduce_z2.log\` | -z 2: a stream sync after every call, no barrier |
+| \`all_reduce_z3_threads.log\`, \`all_reduce_threads.log\` | one host thread per GPU (-t $gpus -g 1), with and without -z 3 |
+| \`g2_<op>_*.log\` | the first 2 GPUs (when there are more) |
+| \`<op>_graph.log\` | -G 1: the timed calls captured into one CUDA graph per GPU and launched once |
+| \`<op>_graph_noreg.log\` | the same with NCCL_GRAPH_REGISTER=0 (NCCL does not register the user buffers under capture) |
 EOF
 fi
 

@@ -137,6 +137,22 @@ grep -q 'bad.log' "$tmp/e" || fail "compare error does not name the file"
 "$ccsim" compare --topo "$topo" "$data/measured/h200x4-launch/all_gather_agg8.log" 2>"$tmp/e" &&
   fail "compare accepted grouped calls (agg iters 8) it does not model"
 grep -q 'agg iters 8' "$tmp/e" || fail "compare error does not say the log grouped its calls"
+# a blocking loop (nccl-tests -z: a stream sync after every call) is another measurement: refused, saying so
+"$ccsim" compare --topo "$data/measured/h200x2-blocking/topo.xml" "$data/measured/h200x2-blocking/all_reduce_z3.log" 2>"$tmp/e"
+[ $? = 2 ] || fail "compare did not refuse a blocking (-z 3) log with status 2"
+grep -q 'nccl-tests -z 3' "$tmp/e" || fail "compare error does not say the log synced every call: $(cat "$tmp/e")"
+# calls replayed from a CUDA graph (-G 1) on 4 GPUs from one thread: no enqueue per call, the replay's
+# cost per GPU (before the graph mode: 15.0% / 33.0% and 47.0% / 73.2%, timed as launched calls)
+within h200x4-calibrate/all_reduce_graph.log 12 45
+within h200x4-calibrate/broadcast_graph.log 12 55
+"$ccsim" compare --topo "$data/measured/h200x4-calibrate/topo.xml" "$data/measured/h200x4-calibrate/sendrecv_graph.log" \
+  >/dev/null 2>"$tmp/e" || fail "compare failed on a graph log"
+grep -q 'NCCL_GRAPH_REGISTER' "$tmp/e" || fail "compare did not warn that graph capture registers buffers"
+"$ccsim" bench --quiet --topo "$data/measured/h200x4/topo.xml" --op all_reduce -b 8 -e 8 -G 1 >"$tmp/g" ||
+  fail "bench -G 1 failed"
+grep -q 'graph: 1 ' "$tmp/g" || fail "bench -G 1 header does not say graph: 1"
+awk '$1 == 8 && $3 == "float" { t = $6 } END { exit !(t > 20 && t < 23) }' "$tmp/g" ||
+  fail "bench -G 1: 4-GPU 8 B all_reduce not the replay's 4 x 5.3 us: $(grep -E '^ +8 ' "$tmp/g")"
 # a time that is not a number (strtod would read "nan") is refused with its line, not turned into nan errors
 sed '0,/^ *1024 /s/^\( *1024 .*float *sum *-1 *\)[0-9.]*/\1nan/' "$data/measured/h200x4/g2_sendrecv_default.log" >"$tmp/nan.log"
 grep -qE '^ *1024 .* -1 +nan ' "$tmp/nan.log" || fail "test setup: no nan row written"

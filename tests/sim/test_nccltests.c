@@ -51,6 +51,28 @@ static void test_agg_iters(void) {
   }
 }
 
+/* The timing mode of the header: CUDA-graph replays (-G) and blocking loops (-z) measure other things
+ * than calls issued back to back, so the reader must tell them apart. */
+static void test_timing_modes(void) {
+  const char *files[] = {"h200x4/g4_all_reduce_default.log", "h200x4-calibrate/all_reduce_graph.log",
+                         "h200x2-blocking/sendrecv_graph.log", "h200x2-blocking/all_reduce_z3.log",
+                         "h200x2-blocking/all_reduce_z2.log", "h200x2-periter/all_gather_z3.log"};
+  const int want_graph[] = {0, 1, 1, 0, 0, 0};
+  const int want_blocking[] = {0, 0, 0, 3, 2, 3};
+  for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+    char *path = g_build_filename(data_dir, "measured", files[i], NULL);
+    struct nt_log log;
+    GError *err = NULL;
+    g_assert_cmpint(nt_load_log(path, &log, &err), ==, 0);
+    g_assert_no_error(err);
+    g_assert_cmpint(log.graph_launches, ==, want_graph[i]);
+    g_assert_cmpint(log.blocking, ==, want_blocking[i]);
+    g_assert_cmpuint(log.rows->len, >, 0);
+    nt_log_free(&log);
+    g_free(path);
+  }
+}
+
 static void test_parse_fixtures(void) {
   for (size_t i = 0; i < G_N_ELEMENTS(expects); i++) {
     const struct expect *e = &expects[i];
@@ -305,6 +327,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/nccltests/parse_fixtures", test_parse_fixtures);
   g_test_add_func("/nccltests/trailing_output", test_trailing_output);
   g_test_add_func("/nccltests/agg_iters", test_agg_iters);
+  g_test_add_func("/nccltests/timing_modes", test_timing_modes);
   g_test_add_func("/nccltests/per_iter_columns", test_per_iter_columns);
   g_test_add_func("/nccltests/header_variants", test_header_variants);
   g_test_add_func("/nccltests/rank_hosts", test_rank_hosts);
