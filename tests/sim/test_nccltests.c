@@ -33,21 +33,26 @@ static const struct expect expects[] = {
   {"h200x4/g4_reduce_default.log", OP_REDUCE, 4, 8, 2, 32.34, 30.29},
 };
 
+/* A measured fixture (path under data_dir/measured), read without error. */
+static void load_fixture(const char *file, struct nt_log *log) {
+  char *path = g_build_filename(data_dir, "measured", file, NULL);
+  GError *err = NULL;
+  g_assert_cmpint(nt_load_log(path, log, &err), ==, 0);
+  g_assert_no_error(err);
+  g_free(path);
+}
+
 /* The -m (agg iters) of the header: 1 in the default sweeps, 8 in the grouped-launch fixture. */
 static void test_agg_iters(void) {
   const char *files[] = {"h200x4/g4_all_reduce_default.log", "h200x4-launch/all_gather_agg1.log",
                          "h200x4-launch/all_gather_agg8.log"};
   const int want[] = {1, 1, 8};
   for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
-    char *path = g_build_filename(data_dir, "measured", files[i], NULL);
     struct nt_log log;
-    GError *err = NULL;
-    g_assert_cmpint(nt_load_log(path, &log, &err), ==, 0);
-    g_assert_no_error(err);
+    load_fixture(files[i], &log);
     g_assert_cmpint(log.agg_iters, ==, want[i]);
     g_assert_cmpuint(log.rows->len, ==, i == 0 ? 31 : 5); /* -b 8 -e 8G -f 2; -b 16M -e 4G -f 4 */
     nt_log_free(&log);
-    g_free(path);
   }
 }
 
@@ -60,16 +65,12 @@ static void test_timing_modes(void) {
   const int want_graph[] = {0, 1, 1, 0, 0, 0};
   const int want_blocking[] = {0, 0, 0, 3, 2, 3};
   for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
-    char *path = g_build_filename(data_dir, "measured", files[i], NULL);
     struct nt_log log;
-    GError *err = NULL;
-    g_assert_cmpint(nt_load_log(path, &log, &err), ==, 0);
-    g_assert_no_error(err);
+    load_fixture(files[i], &log);
     g_assert_cmpint(log.graph_launches, ==, want_graph[i]);
     g_assert_cmpint(log.blocking, ==, want_blocking[i]);
     g_assert_cmpuint(log.rows->len, >, 0);
     nt_log_free(&log);
-    g_free(path);
   }
 }
 
