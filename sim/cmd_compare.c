@@ -140,19 +140,6 @@ int cmd_compare(int argc, char **argv) {
     rc = 2;
     goto out;
   }
-  if (log.graph_launches > 0 && !quiet) {
-    const char *reg = g_getenv("NCCL_GRAPH_REGISTER");
-    for (guint i = 0; !reg && log.env && i < log.env->len; i++) {
-      const char *kv = g_ptr_array_index(log.env, i);
-      if (g_str_has_prefix(kv, "NCCL_GRAPH_REGISTER=")) reg = kv + strlen("NCCL_GRAPH_REGISTER=");
-    }
-    fprintf(stderr, "%s: calls replayed from a CUDA graph (nccl-tests -G %d): timed without a host enqueue per "
-            "call\n", argv[0], log.graph_launches);
-    if (!reg || strcmp(reg, "0"))
-      fprintf(stderr, "%s: note: under capture NCCL registers the user buffers (NCCL_GRAPH_REGISTER) and "
-              "send/recv and all_gather then write straight into them, which ccsim does not model: expect "
-              "those slow from a few MiB (measured with NCCL_GRAPH_REGISTER=0 they match)\n", argv[0]);
-  }
   int op = op_name ? comm_op_parse(op_name) : log.op;
   if (op < 0) {
     fprintf(stderr, "%s: %s: %s; name it with --op\n", argv[0], argv[1],
@@ -193,7 +180,8 @@ int cmd_compare(int argc, char **argv) {
                                             "NCCL_P2P_NVL_CHUNKSIZE", "NCCL_P2P_LL_THRESHOLD", "NCCL_MIN_CTAS",
                                             "NCCL_MAX_CTAS", "NCCL_CROSS_NIC", "NCCL_P2P_LEVEL", "NCCL_SHM_DISABLE",
                                             "NCCL_P2P_DISABLE", "NCCL_IB_DISABLE", "NCCL_NET_GDR_LEVEL",
-                                            "NCCL_COLLNET_ENABLE", "NCCL_PXN_DISABLE", "NCCL_NCHANNELS_PER_NET_PEER"};
+                                            "NCCL_COLLNET_ENABLE", "NCCL_PXN_DISABLE", "NCCL_NCHANNELS_PER_NET_PEER",
+                                            "NCCL_GRAPH_REGISTER"};
   for (guint i = 0; log.env && i < log.env->len; i++) {
     const char *kv = g_ptr_array_index(log.env, i);
     const char *eq = strchr(kv, '=');
@@ -205,6 +193,15 @@ int cmd_compare(int argc, char **argv) {
       if (!quiet) fprintf(stderr, "%s: %s from the log\n", argv[0], kv);
     }
     g_free(name);
+  }
+  if (log.graph_launches > 0 && !quiet) {
+    const char *reg = g_getenv("NCCL_GRAPH_REGISTER"); /* the user's, or the log's (applied above) */
+    fprintf(stderr, "%s: calls replayed from a CUDA graph (nccl-tests -G %d): timed without a host enqueue per "
+            "call\n", argv[0], log.graph_launches);
+    if (!reg || strcmp(reg, "0"))
+      fprintf(stderr, "%s: note: under capture NCCL registers the user buffers (NCCL_GRAPH_REGISTER) and "
+              "send/recv and all_gather then write straight into them, which ccsim does not model: expect "
+              "those slow from a few MiB (measured with NCCL_GRAPH_REGISTER=0 they match)\n", argv[0]);
   }
   /* nccl-tests -d all, -o all and -r -1 put several sweeps in one log: each (type, redop, root) is one. */
   GPtrArray *groups = g_ptr_array_new_with_free_func(compare_group_free);

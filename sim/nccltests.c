@@ -285,12 +285,13 @@ int nt_parse_log(const char *text, const char *name, struct nt_log *out, GError 
         char nm[64] = "";
         if (sscanf(s, "Collective test starting: %63s", nm) == 1) out->op = op_from_test(nm);
       }
-      if ((s = strstr(body, "nThread")) != NULL) sscanf(s, "nThread %d nGpus %d", &nthread, &ngpus);
+      if ((s = strstr(body, "nThread")) != NULL) {
+        sscanf(s, "nThread %d nGpus %d", &nthread, &ngpus);
+        if ((s = strstr(s, " graph:")) != NULL && sscanf(s, " graph: %d", &out->graph_launches) != 1)
+          out->graph_launches = 0;
+      }
       if ((s = strstr(body, "agg iters:")) != NULL && sscanf(s, "agg iters: %d", &out->agg_iters) != 1)
         out->agg_iters = 1;
-      if ((s = strstr(body, " graph:")) != NULL && strstr(body, "nThread") &&
-          sscanf(s, " graph: %d", &out->graph_launches) != 1)
-        out->graph_launches = 0;
       if (strstr(body, "Blocking Enabled"))
         out->blocking = strstr(body, "outer iteration") ? 3 : strstr(body, "no barrier") ? 2 : 1;
       if (g_str_has_prefix(body, "#  Rank") || g_str_has_prefix(body, "# Rank")) {

@@ -40,6 +40,11 @@ static void span_cb(void *vc, const struct op *op, uint64_t ready, uint64_t data
 /* nccl-tests issues iterations back to back: one takes the longer of the device's and the host's time */
 static uint64_t iteration_ps(const struct sim_call *c) { return c->period_ps > c->host_ps ? c->period_ps : c->host_ps; }
 
+void sim_call_set_host(struct sim_call *c, uint64_t host_ps) {
+  c->host_ps = host_ps;
+  c->iter_ps = iteration_ps(c);
+}
+
 /* Calls whose ranks all finish within this fraction of the call of each other gain at most that much
  * from overlapping their successors: their period is taken as their makespan, which saves simulating
  * more calls (large rings and trees, where the gain is nil or lost to the calls' flows sharing links). */

@@ -36,6 +36,10 @@ struct sim_call {
 int sim_call_run(const struct netmodel *m, const struct oplist *l, int nlocal, struct timeline *tl,
                  uint64_t tl_offset_ps, struct sim_call *out, GError **err);
 
+/* Replace the host time of c (e.g. calls replayed from a CUDA graph, which enqueue nothing per call)
+ * and set its iteration time by the same rule: the larger of host and device period. */
+void sim_call_set_host(struct sim_call *c, uint64_t host_ps);
+
 /* Decompose one call (plan_build) and simulate it. */
 int sim_decision_run(const struct netmodel *m, const struct comm_info *c, const struct comm_decision *d,
                      const struct plan_options *opt, int nlocal, struct timeline *tl, uint64_t tl_offset_ps,

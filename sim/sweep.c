@@ -145,6 +145,7 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *out, GError 
       g_free(nm);
     }
   }
+  uint64_t graph_host_ps = req->graph ? netmodel_graph_host_ps(model, out->nlocal) : 0;
   out->npoints = req->nsizes;
   out->points = g_new0(struct sweep_point, req->nsizes);
   uint64_t tl_off = 0;
@@ -172,11 +173,8 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *out, GError 
         g_prefix_error(err, "size %zu: ", pt->size);
         goto out;
       }
-      if (req->graph) {
-        /* replayed from a graph: the per-call enqueue is gone, the replay's own cost per GPU is not */
-        sc.host_ps = netmodel_graph_host_ps(model, out->nlocal);
-        sc.iter_ps = sc.period_ps > sc.host_ps ? sc.period_ps : sc.host_ps;
-      }
+      /* replayed from a graph: the per-call enqueue is gone, the replay's own cost per GPU is not */
+      if (req->graph) sim_call_set_host(&sc, graph_host_ps);
       pt->time_us[ip] = sc.iter_ps / 1e6;
       pt->device_us[ip] = sc.device_ps / 1e6;
       pt->host_us = sc.host_ps / 1e6;
