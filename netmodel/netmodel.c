@@ -200,6 +200,8 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
     if (get_optional_value(root, "simple_full_rate_threads", name, &p->simple_full_threads, err) ||
         get_optional_value(root, "ll_receive_thread_knee", name, &p->ll_recv_thread_knee, err) ||
         get_optional_value(root, "graph_call_us", name, &p->graph_call, err) ||
+        get_optional_value(root, "simple_empty_slice_latency_us", name, &p->simple_empty_slice_lat, err) ||
+        get_optional_value(root, "ring_first_step_wait_us", name, &p->ring_first_step_wait, err) ||
         get_optional_per_proto(root, "tree_step_latency_us", name, p->tree_step_lat, err))
       goto fail;
     if (p->ll_recv_thread_knee < 0) {
@@ -585,6 +587,14 @@ static double ring_step_rate(const struct netmodel_params *p, const struct op *o
   return 1.0 / (1.0 / p->ring_send_bw + (stores ? 1.0 / p->ring_store_bw : 0.0));
 }
 
+/* Ring collectives in which every rank starts with a send to the next (the chains of broadcast and
+ * reduce start with one sender, whose receiver waits to receive). Their first Simple step waits for
+ * the receiver's hand-over at the start of the call (ring_first_step_wait_us; measured chains show
+ * no such wait, docs/netmodel.md "Small Simple rings"). */
+static int ring_all_send_first(enum comm_op op) {
+  return op == OP_ALL_REDUCE || op == OP_ALL_GATHER || op == OP_REDUCE_SCATTER;
+}
+
 /* Channel c of a call's k channels runs 1 + channel_rate_spread x c/(k-1) times faster than the
  * measured rate (the slowest channel keeps it): see netmodel_op_cost. */
 static double channel_speed(const struct netmodel_params *p, const struct comm_decision *d, const struct op *op) {
@@ -784,6 +794,10 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
   /* a faster block also handles its flags faster; were only the data rates spread, channels that all
    * wait for the link (chains on a full link) would keep pausing for their flags in the same instants */
   out->latency_ps = netmodel_us_to_ps(p->step_lat[kind][proto] / speed);
+  /* a Simple slice without data (the rest of a small chunk: NCCL makes a slice at least 1/32 of a step
+   * pair) only posts the step counter, with no data to wait for and no fence before it */
+  if (proto == PROTO_SIMPLE && !p2p && out->bytes <= 0 && p->simple_empty_slice_lat > 0)
+    out->latency_ps = netmodel_us_to_ps(p->simple_empty_slice_lat / speed);
   if (p2p && proto == PROTO_SIMPLE && kind == ROUTE_NVLINK && p->p2p_first_share > 0) {
     /* Measured on 2x H200 with 1-16 channels and 128 KiB-2 MiB chunks (docs/netmodel.md): each chunk
      * after the first costs a flag hand-over; the first waits for the receiver's buffer. While a rank's
@@ -803,6 +817,8 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
    * pointer exchange), so a sender cannot start a call before its receiver has; LL and LL128 write
    * flagged lines into the receiver's FIFO, which stays valid from call to call */
   out->needs_receiver = proto == PROTO_SIMPLE;
+  if (proto == PROTO_SIMPLE && !p2p && d && d->algo == ALGO_RING && op->step == 0 && ring_all_send_first(d->op))
+    out->after_receiver_start_ps = netmodel_us_to_ps(p->ring_first_step_wait);
 }
 
 uint64_t netmodel_host_ps(const struct netmodel *m, const struct comm_decision *d, int nlocal, size_t nops) {

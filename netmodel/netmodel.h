@@ -60,6 +60,9 @@ struct netmodel_params {
                                      * to t (0 = not given: all in proportion) */
   double step_lat[ROUTE_KINDS][PROTO_COUNT]; /* synchronisation cost of one step over one route kind */
   double tree_step_lat[PROTO_COUNT]; /* the same for a tree hop over NVLink (0 = step_lat) */
+  double simple_empty_slice_lat;    /* µs for a Simple slice that carries no data (0 = step_lat) */
+  double ring_first_step_wait;      /* µs after its receiver's kernel start before a ring collective's first
+                                     * Simple step may start (0 = none) */
   double forward_frac[PROTO_COUNT]; /* fraction of a step that must arrive before the receiver forwards it */
   double link_eff;                  /* fraction of a link's nominal (topology) bandwidth data can use */
   double shm_read_eff;              /* share of that a GPU gets reading SHM data out of host memory across
@@ -133,6 +136,7 @@ struct netmodel_cost {
   uint64_t tail_ps;
   double release_frac;              /* dependants fed by this op may start once this fraction has moved */
   int needs_receiver;               /* the receiver's kernel must be running (calls back to back) */
+  uint64_t after_receiver_start_ps; /* and must have run this long (its hand-over at the call's start) */
 };
 
 /* Cost of one op of a call decided as d (protocol from the op, threads from d). */

@@ -183,6 +183,12 @@ static void op_ready(struct run *r, uint32_t op, uint64_t t) {
     for (int k = 0; k < 2; k++)
       if (ends[k] >= 0 && ends[k] < cfg->nranks && t < cfg->rank_start_ps[ends[k]]) t = cfg->rank_start_ps[ends[k]];
   }
+  if (x->cost.after_receiver_start_ps > 0 && o->rank_dst >= 0) {
+    uint64_t rs = cfg->start_ps;
+    if (cfg->rank_start_ps && o->rank_dst < cfg->nranks && cfg->rank_start_ps[o->rank_dst] > rs)
+      rs = cfg->rank_start_ps[o->rank_dst];
+    if (t < rs + x->cost.after_receiver_start_ps) t = rs + x->cost.after_receiver_start_ps;
+  }
   x->ready_t = t;
   heap_push(&r->heap, t + x->cost.latency_ps, EV_START, xi, 0);
 }

@@ -25,6 +25,7 @@ static void cost_cb(void *vc, const struct oplist *l, const struct op *op, struc
   out->tail_ps = nc.tail_ps;
   out->release_frac = nc.release_frac;
   out->needs_receiver = nc.needs_receiver;
+  out->after_receiver_start_ps = nc.after_receiver_start_ps;
 }
 
 static int stream_cb(void *vc, const struct op *producer, const struct op *consumer) {

@@ -51,6 +51,9 @@ within h200x2-p2p/sendrecv_default.log 6 12
 # a forced Simple tree on one node (a chain of 4 GPUs): split thread groups, whole-chunk forwarding and the
 # tree hop latency; before those it was at 27.9% / 63.7%
 within h200x4-devicefit/all_reduce_TREE_SIMPLE.log 5 15 NCCL_ALGO=TREE NCCL_PROTO=SIMPLE
+# small forced-Simple rings: an empty second slice only posts its step, and the first step waits for the
+# receiver's hand-over at the call's start; charged two full slice steps each these were 18.7% / 48.7%
+within h200x4-devicefit/all_reduce_SIMPLE_ch1.log 3 13 NCCL_PROTO=SIMPLE NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1
 # fewer threads per channel (NCCL_NTHREADS): a Simple block keeps its rate down to about 184 threads;
 # scaled in proportion to 544, these were 89% and 166% slow
 within h200x2-nthreads/all_gather_ch1_t256.log 6 15 NCCL_PROTO=Simple NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 NCCL_NTHREADS=256

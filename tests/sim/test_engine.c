@@ -13,6 +13,7 @@ struct tcost {
   double bytes, cap, release;
   int nres, res[4];
   int needs_receiver;
+  uint64_t after_receiver_start;
 };
 
 struct tctx {
@@ -33,6 +34,7 @@ static void cost_cb(void *vc, const struct oplist *l, const struct op *op, struc
   out->nres = t->nres;
   memcpy(out->res, t->res, sizeof t->res);
   out->needs_receiver = t->needs_receiver;
+  out->after_receiver_start_ps = t->after_receiver_start;
 }
 
 static int stream_cb(void *vc, const struct op *p, const struct op *q) {
@@ -260,6 +262,35 @@ static void test_rank_start(void) {
   }
 }
 
+/* A receiver's hand-over at the start of its call: a 1 us op 0 -> 1 that must wait 3 us after rank 1's
+ * kernel start moves at 3-4 us; the forward 1 -> 2 with the same wait is not delayed, its data arriving
+ * after rank 2's hand-over (ends at 5 us), unless rank 2's kernel starts late (at 5 us: not before 8 us,
+ * ends at 9 us). */
+static void test_receiver_handover(void) {
+  for (int late = 0; late < 2; late++) {
+    struct oplist l;
+    oplist_init(&l);
+    uint32_t a = add(&l, 0, 1, NULL, 0);
+    add(&l, 1, 2, &a, 1);
+    struct tcost costs[] = {{.latency = 1000000, .after_receiver_start = 3000000},
+                            {.latency = 1000000, .after_receiver_start = 3000000}};
+    uint64_t start[] = {0, 0, 5000000};
+    struct tctx c = {costs, 0, g_string_new(NULL)};
+    double cap[] = {0.1};
+    struct engine_config cfg = {.nres = 1, .capacity = cap, .cost = cost_cb, .cost_ctx = &c, .span = span_cb,
+                                .span_ctx = &c, .rank_start_ps = late ? start : NULL, .nranks = late ? 3 : 0};
+    struct engine_stats st;
+    memset(&st, 0, sizeof st);
+    GError *err = NULL;
+    g_assert_cmpint(engine_run(&l, &cfg, &st, &err), ==, 0);
+    g_assert_no_error(err);
+    g_assert_cmpstr(c.log->str, ==, late ? "op0 3000000 4000000 4000000\nop1 8000000 9000000 9000000\n"
+                                          : "op0 3000000 4000000 4000000\nop1 4000000 5000000 5000000\n");
+    g_string_free(c.log, TRUE);
+    oplist_free(&l);
+  }
+}
+
 static void test_bad_input(void) {
   struct oplist l;
   oplist_init(&l);
@@ -293,6 +324,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/engine/streaming", test_streaming);
   g_test_add_func("/engine/determinism", test_determinism);
   g_test_add_func("/engine/rank_start", test_rank_start);
+  g_test_add_func("/engine/receiver_handover", test_receiver_handover);
   g_test_add_func("/engine/bad_input", test_bad_input);
   return g_test_run();
 }

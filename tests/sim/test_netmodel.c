@@ -250,6 +250,25 @@ static void test_routes(void) {
   /* its flags too: channels that all wait for a full link still drift apart */
   g_assert_cmpuint(nc3.latency_ps, ==, netmodel_us_to_ps(p->step_lat[ROUTE_NVLINK][PROTO_SIMPLE] / (1 + p->chan_spread)));
   g_assert_cmpuint(nc2.latency_ps, ==, netmodel_us_to_ps(p->step_lat[ROUTE_NVLINK][PROTO_SIMPLE]));
+  /* a ring whose ranks all start with a send: its first step waits for the receiver's hand-over at the
+   * call's start, later steps do not; nor do the chains of broadcast and reduce */
+  g_assert_cmpfloat(p->ring_first_step_wait, >, 0);
+  g_assert_cmpuint(nc2.after_receiver_start_ps, ==, netmodel_us_to_ps(p->ring_first_step_wait));
+  os.step = 2;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpuint(nc3.after_receiver_start_ps, ==, 0);
+  os.step = 0;
+  dag.op = OP_BROADCAST;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpuint(nc3.after_receiver_start_ps, ==, 0);
+  dag.op = OP_ALL_GATHER;
+  /* a slice without data only posts its step: the empty-slice latency, spread like the others */
+  g_assert_cmpfloat(p->simple_empty_slice_lat, >, 0);
+  g_assert_cmpfloat(p->simple_empty_slice_lat, <, p->step_lat[ROUTE_NVLINK][PROTO_SIMPLE]);
+  os.payload_bytes = 0;
+  netmodel_op_cost(m, &dag, &os, &nc3);
+  g_assert_cmpuint(nc3.latency_ps, ==, netmodel_us_to_ps(p->simple_empty_slice_lat / (1 + p->chan_spread)));
+  os.payload_bytes = 1000;
   os.channel = 0;
   dag.algo = ALGO_TREE;
   netmodel_op_cost(m, &dag, &os, &nc3);
