@@ -34,8 +34,9 @@ struct engine_cost {
                           * the bytes has moved: 0 = as soon as data starts to flow */
   int needs_receiver;    /* with engine_config.rank_start_ps: the op cannot start before the kernel of
                           * its receiver (rank_dst) has started either */
-  uint64_t after_receiver_start_ps; /* nor before this long after that kernel start (start_ps when no
-                                     * rank_start_ps): a hand-over the receiver makes as its call begins */
+  uint64_t after_receiver_start_ps; /* the op cannot start before this long after its receiver's kernel
+                                     * start (rank_start_ps, or start_ps without it): a hand-over the
+                                     * receiver makes as its call begins */
 };
 
 typedef void (*engine_cost_fn)(void *ctx, const struct oplist *l, const struct op *op, struct engine_cost *out);

@@ -235,31 +235,36 @@ static void test_determinism(void) {
   g_string_free(b, TRUE);
 }
 
+/* Runs the chain 0 -> 1 -> 2 of two ops costed as given, with per-rank kernel starts when start is non-NULL,
+ * and checks the spans the engine reports ("opN ready data_start end", ps). */
+static void check_chain(const struct tcost costs[2], const uint64_t start[3], const char *want) {
+  struct oplist l;
+  oplist_init(&l);
+  uint32_t a = add(&l, 0, 1, NULL, 0);
+  add(&l, 1, 2, &a, 1);
+  struct tctx c = {costs, 0, g_string_new(NULL)};
+  double cap[] = {0.1};
+  struct engine_config cfg = {.nres = 1, .capacity = cap, .cost = cost_cb, .cost_ctx = &c, .span = span_cb,
+                              .span_ctx = &c, .rank_start_ps = start, .nranks = start ? 3 : 0};
+  struct engine_stats st;
+  memset(&st, 0, sizeof st);
+  GError *err = NULL;
+  g_assert_cmpint(engine_run(&l, &cfg, &st, &err), ==, 0);
+  g_assert_no_error(err);
+  g_assert_cmpstr(c.log->str, ==, want);
+  g_string_free(c.log, TRUE);
+  oplist_free(&l);
+}
+
 /* Per-rank kernel starts (calls back to back): rank 1 starts at 5 us. A chain 0 -> 1 -> 2 of 1 us ops:
  * the forward 1 -> 2 waits for rank 1's kernel although its data is there at 1 us (ends at 6 us); when
  * the first op also needs its receiver's kernel it cannot start before 5 us either (ends at 7 us). */
 static void test_rank_start(void) {
-  for (int recv = 0; recv < 2; recv++) {
-    struct oplist l;
-    oplist_init(&l);
-    uint32_t a = add(&l, 0, 1, NULL, 0);
-    add(&l, 1, 2, &a, 1);
-    struct tcost costs[] = {{.latency = 1000000, .needs_receiver = recv}, {.latency = 1000000}};
-    uint64_t start[] = {0, 5000000, 0};
-    struct tctx c = {costs, 0, g_string_new(NULL)};
-    double cap[] = {0.1};
-    struct engine_config cfg = {.nres = 1, .capacity = cap, .cost = cost_cb, .cost_ctx = &c, .span = span_cb,
-                                .span_ctx = &c, .rank_start_ps = start, .nranks = 3};
-    struct engine_stats st;
-    memset(&st, 0, sizeof st);
-    GError *err = NULL;
-    g_assert_cmpint(engine_run(&l, &cfg, &st, &err), ==, 0);
-    g_assert_no_error(err);
-    g_assert_cmpstr(c.log->str, ==, recv ? "op0 5000000 6000000 6000000\nop1 6000000 7000000 7000000\n"
-                                         : "op0 0 1000000 1000000\nop1 5000000 6000000 6000000\n");
-    g_string_free(c.log, TRUE);
-    oplist_free(&l);
-  }
+  const uint64_t start[] = {0, 5000000, 0};
+  const struct tcost plain[] = {{.latency = 1000000}, {.latency = 1000000}};
+  check_chain(plain, start, "op0 0 1000000 1000000\nop1 5000000 6000000 6000000\n");
+  const struct tcost recv[] = {{.latency = 1000000, .needs_receiver = 1}, {.latency = 1000000}};
+  check_chain(recv, start, "op0 5000000 6000000 6000000\nop1 6000000 7000000 7000000\n");
 }
 
 /* A receiver's hand-over at the start of its call: a 1 us op 0 -> 1 that must wait 3 us after rank 1's
@@ -267,28 +272,11 @@ static void test_rank_start(void) {
  * after rank 2's hand-over (ends at 5 us), unless rank 2's kernel starts late (at 5 us: not before 8 us,
  * ends at 9 us). */
 static void test_receiver_handover(void) {
-  for (int late = 0; late < 2; late++) {
-    struct oplist l;
-    oplist_init(&l);
-    uint32_t a = add(&l, 0, 1, NULL, 0);
-    add(&l, 1, 2, &a, 1);
-    struct tcost costs[] = {{.latency = 1000000, .after_receiver_start = 3000000},
-                            {.latency = 1000000, .after_receiver_start = 3000000}};
-    uint64_t start[] = {0, 0, 5000000};
-    struct tctx c = {costs, 0, g_string_new(NULL)};
-    double cap[] = {0.1};
-    struct engine_config cfg = {.nres = 1, .capacity = cap, .cost = cost_cb, .cost_ctx = &c, .span = span_cb,
-                                .span_ctx = &c, .rank_start_ps = late ? start : NULL, .nranks = late ? 3 : 0};
-    struct engine_stats st;
-    memset(&st, 0, sizeof st);
-    GError *err = NULL;
-    g_assert_cmpint(engine_run(&l, &cfg, &st, &err), ==, 0);
-    g_assert_no_error(err);
-    g_assert_cmpstr(c.log->str, ==, late ? "op0 3000000 4000000 4000000\nop1 8000000 9000000 9000000\n"
-                                          : "op0 3000000 4000000 4000000\nop1 4000000 5000000 5000000\n");
-    g_string_free(c.log, TRUE);
-    oplist_free(&l);
-  }
+  const struct tcost costs[] = {{.latency = 1000000, .after_receiver_start = 3000000},
+                                {.latency = 1000000, .after_receiver_start = 3000000}};
+  check_chain(costs, NULL, "op0 3000000 4000000 4000000\nop1 4000000 5000000 5000000\n");
+  const uint64_t late[] = {0, 0, 5000000};
+  check_chain(costs, late, "op0 3000000 4000000 4000000\nop1 8000000 9000000 9000000\n");
 }
 
 static void test_bad_input(void) {
