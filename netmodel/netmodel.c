@@ -794,9 +794,10 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
   /* a faster block also handles its flags faster; were only the data rates spread, channels that all
    * wait for the link (chains on a full link) would keep pausing for their flags in the same instants */
   out->latency_ps = netmodel_us_to_ps(p->step_lat[kind][proto] / speed);
-  /* a Simple slice without data (the rest of a small chunk: NCCL makes a slice at least 1/32 of a step
-   * pair) only posts the step counter, with no data to wait for and no fence before it */
-  if (proto == PROTO_SIMPLE && !p2p && out->bytes <= 0 && p->simple_empty_slice_lat > 0)
+  /* a Simple ring slice without data (the rest of a small chunk: NCCL makes a slice at least 1/32 of a
+   * step pair) only posts the step counter, with no data to wait for and no fence before it; a tree hop
+   * keeps its own latency, measured whole */
+  if (proto == PROTO_SIMPLE && !p2p && d && d->algo == ALGO_RING && out->bytes <= 0 && p->simple_empty_slice_lat > 0)
     out->latency_ps = netmodel_us_to_ps(p->simple_empty_slice_lat / speed);
   if (p2p && proto == PROTO_SIMPLE && kind == ROUTE_NVLINK && p->p2p_first_share > 0) {
     /* Measured on 2x H200 with 1-16 channels and 128 KiB-2 MiB chunks (docs/netmodel.md): each chunk
