@@ -121,6 +121,9 @@ gboolean comm_op_reduces(enum comm_op op);
 /* Whether NCCL runs `r` on elements of `t` as a pre-multiplied sum (hostToDevRedOp: avg of floating-point
  * types multiplies by 1/nranks first; integer avg divides after the sum instead). */
 gboolean comm_redop_is_premul_sum(enum comm_redop r, enum comm_dtype t);
+/* Whether the call reduces with a pre-multiplied sum (d->premul_sum on a reducing operation): on one rank
+ * NCCL then runs its one-rank kernel, in place too, where other one-rank calls copy or do nothing. */
+gboolean comm_premul_reduction(const struct comm_decision *d);
 /* NCCL's own function name of a collective ("AllReduce", "ReduceScatter", ...), as its profiler and
  * trace events spell it; -1 for names that are not one of the five collectives. */
 int comm_op_from_nccl_func(const char *func);

@@ -48,6 +48,8 @@ gboolean comm_redop_is_premul_sum(enum comm_redop r, enum comm_dtype t) {
   return r == REDOP_MULSUM || (r == REDOP_AVG && floating);
 }
 
+gboolean comm_premul_reduction(const struct comm_decision *d) { return d->premul_sum && comm_op_reduces(d->op); }
+
 int comm_op_from_nccl_func(const char *func) {
   static const struct { const char *name; enum comm_op op; } map[] = {
     {"AllReduce", OP_ALL_REDUCE}, {"AllGather", OP_ALL_GATHER}, {"ReduceScatter", OP_REDUCE_SCATTER},

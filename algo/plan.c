@@ -25,7 +25,7 @@ static int check_comm(const struct comm_info *c, GError **err) {
  * copy is one op within the rank; the network model times it by what runs it. */
 static void plan_one_rank(const struct comm_decision *d, const struct plan_options *opt, struct oplist *out) {
   size_t bytes = d->count * (size_t)(d->type_size > 0 ? d->type_size : 4);
-  if (bytes == 0 || (opt->in_place && !(comm_op_reduces(d->op) && d->premul_sum))) return;
+  if (bytes == 0 || (opt->in_place && !comm_premul_reduction(d))) return;
   struct op o = {0};
   o.step = -1;
   o.payload_bytes = o.wire_bytes = bytes;
@@ -102,7 +102,7 @@ int plan_build(const struct comm_info *c, const struct comm_decision *d, const s
 }
 
 gboolean plan_in_place_differs(const struct comm_info *c, const struct comm_decision *d) {
-  if (c->nranks == 1) return !(d->premul_sum && comm_op_reduces(d->op)); /* plan_one_rank */
+  if (c->nranks == 1) return !comm_premul_reduction(d); /* plan_one_rank */
   if (d->algo != ALGO_RING) return FALSE;
   return d->op == OP_ALL_GATHER || d->op == OP_BROADCAST;
 }

@@ -71,7 +71,6 @@ struct cu_api {
   int (*ctx_set_current)(void *);
 };
 
-
 struct request { size_t bytes, nccl_bytes, count; };
 
 static struct nccl_api nccl;
@@ -487,14 +486,10 @@ static void finish(void) {
    * through NICs, as with NCCL_P2P_DISABLE=1 on 8 GPUs) leaves proxy operations that wait for kernels
    * that never run, and ncclCommDestroy would wait for them: abort, do not destroy. */
   int use_abort = opt_abort >= 0 ? opt_abort : 1;
-  if (opt_nodes > 1) {
-    for (int d = 0; d < opt_gpus; d++)
-      nccl_check(use_abort ? nccl.comm_abort(threads[d].comm) : nccl.comm_destroy(threads[d].comm),
-                 use_abort ? "ncclCommAbort" : "ncclCommDestroy");
-  } else {
-    for (int d = 0; d < opt_gpus; d++)
-      nccl_check(use_abort ? nccl.comm_abort(comms[d]) : nccl.comm_destroy(comms[d]),
-                 use_abort ? "ncclCommAbort" : "ncclCommDestroy");
+  for (int d = 0; d < opt_gpus; d++) {
+    nccl_comm_t comm = opt_nodes > 1 ? threads[d].comm : comms[d];
+    nccl_check(use_abort ? nccl.comm_abort(comm) : nccl.comm_destroy(comm),
+               use_abort ? "ncclCommAbort" : "ncclCommDestroy");
   }
 }
 

@@ -485,7 +485,7 @@ static void add_p2p_lockstep(struct netmodel *m) {
  * reach only part of what writes do: each receiver of SHM routes gets one resource at that share of its
  * PCI path (shm_read_efficiency), which its SHM routes end with. Made after the links and the send/recv
  * chunk shares so that those keep their indices. */
-static void add_shm_reads(struct netmodel *m, const struct comm_info *comm, const double *read_bw) {
+static void add_shm_reads(struct netmodel *m, const double *read_bw) {
   if (!(m->p->shm_read_eff > 0)) return;
   for (int b = 0; b < m->nranks; b++) {
     if (!(read_bw[b] > 0)) continue;
@@ -494,9 +494,7 @@ static void add_shm_reads(struct netmodel *m, const struct comm_info *comm, cons
     g_free(name);
     for (int a = 0; a < m->nranks; a++) {
       const struct route *r = &m->routes[(size_t)a * m->nranks + b];
-      if (a == b || r->kind != ROUTE_SHM || comm_transport_between(comm, a, b) != TRANSPORT_SHM ||
-          r->n >= NETMODEL_MAX_HOPS)
-        continue;
+      if (a == b || r->kind != ROUTE_SHM || r->n >= NETMODEL_MAX_HOPS) continue;
       int res[NETMODEL_MAX_HOPS];
       memcpy(res, &g_array_index(m->hops, int, r->at), (size_t)r->n * sizeof(int));
       res[r->n] = id;
@@ -573,7 +571,7 @@ struct netmodel *netmodel_new(const struct netmodel_params *p, const struct topo
   g_hash_table_destroy(seen);
   g_free(gpu);
   add_p2p_lockstep(m);
-  add_shm_reads(m, comm, shm_read_bw);
+  add_shm_reads(m, shm_read_bw);
   g_free(shm_read_bw);
   return m;
 }
@@ -686,9 +684,6 @@ static void p2p_simple_nvlink_cost(const struct netmodel *m, const struct comm_d
 /* Whether calls on m are one-rank calls timed by the one_rank parameters (docs/netmodel.md, "One rank"). */
 static int one_rank_model(const struct netmodel *m) { return m->nranks == 1 && m->p->one_copy_bw > 0; }
 
-/* A one-rank reduction that runs NCCL's one-rank kernel rather than a copy (or nothing). */
-static int one_rank_kernel(const struct comm_decision *d) { return d->premul_sum && comm_op_reduces(d->op); }
-
 /* The one copy of a one-rank call (plan_build): what runs it sets its rate and fixed cost, measured
  * whole on one GPU (docs/netmodel.md, "One rank"). */
 static void one_rank_cost(const struct netmodel *m, const struct comm_decision *d, const struct op *op,
@@ -698,7 +693,7 @@ static void one_rank_cost(const struct netmodel *m, const struct comm_decision *
   if (d && d->op == OP_SENDRECV) {
     bw = p->one_self_bw;
     lat = p->one_self_lat;
-  } else if (d && one_rank_kernel(d)) {
+  } else if (d && comm_premul_reduction(d)) {
     bw = p->one_kernel_bw;
     lat = p->one_kernel_lat;
   }
@@ -760,7 +755,8 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
     out->bytes = 0; /* a file without the table leaves LL and LL128 receive-only steps free */
   }
   double speed = 1.0;
-  if (!p2p && d && d->algo == ALGO_RING && ((proto == PROTO_SIMPLE && p->ring_send_bw > 0) || steps)) {
+  int ring = !p2p && d && d->algo == ALGO_RING, simple_ring = ring && proto == PROTO_SIMPLE;
+  if ((simple_ring && p->ring_send_bw > 0) || (ring && steps)) {
     if (proto == PROTO_SIMPLE) rate = ring_step_rate(p, op);
     /* Channels start together and, alike, would idle the link together during their receive
      * copies and flag hand-overs; on the device they drift apart and fill it. A small fixed spread of
@@ -797,7 +793,7 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
   /* a Simple ring slice without data (the rest of a small chunk: NCCL makes a slice at least 1/32 of a
    * step pair) only posts the step counter, with no data to wait for and no fence before it; a tree hop
    * keeps its own latency, measured whole */
-  if (proto == PROTO_SIMPLE && !p2p && d && d->algo == ALGO_RING && out->bytes <= 0 && p->simple_empty_slice_lat > 0)
+  if (simple_ring && out->bytes <= 0 && p->simple_empty_slice_lat > 0)
     out->latency_ps = netmodel_us_to_ps(p->simple_empty_slice_lat / speed);
   if (p2p && proto == PROTO_SIMPLE && kind == ROUTE_NVLINK && p->p2p_first_share > 0) {
     /* Measured on 2x H200 with 1-16 channels and 128 KiB-2 MiB chunks (docs/netmodel.md): each chunk
@@ -818,7 +814,7 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
    * pointer exchange), so a sender cannot start a call before its receiver has; LL and LL128 write
    * flagged lines into the receiver's FIFO, which stays valid from call to call */
   out->needs_receiver = proto == PROTO_SIMPLE;
-  if (proto == PROTO_SIMPLE && !p2p && d && d->algo == ALGO_RING && op->step == 0 && ring_all_send_first(d->op))
+  if (simple_ring && op->step == 0 && ring_all_send_first(d->op))
     out->after_receiver_start_ps = netmodel_us_to_ps(p->ring_first_step_wait);
 }
 
@@ -829,7 +825,7 @@ uint64_t netmodel_host_ps(const struct netmodel *m, const struct comm_decision *
     /* one rank: nothing launched in place, a copy out of place, or only NCCL's small kernel for a
      * pre-multiplied sum; send/recv to itself goes through the usual p2p enqueue */
     if (nops == 0) return netmodel_us_to_ps(op == OP_SENDRECV ? p->one_noop_p2p_host : p->one_noop_host);
-    if (op != OP_SENDRECV) return netmodel_us_to_ps(one_rank_kernel(d) ? p->one_kernel_host : p->one_copy_host);
+    if (op != OP_SENDRECV) return netmodel_us_to_ps(comm_premul_reduction(d) ? p->one_kernel_host : p->one_copy_host);
   }
   /* NCCL builds per-channel work for every peer a GPU sends to: alltoall sends to all nranks, itself
    * included (a local copy on a channel like the others) */

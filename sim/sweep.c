@@ -105,6 +105,17 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *out, GError 
     goto out;
   }
   int premul_sum = comm_redop_is_premul_sum((enum comm_redop)rop, (enum comm_dtype)dt);
+  /* the parameters come from the topology alone: a bad file or a missing value is reported before NCCL runs */
+  out->sm = sys->ngpus > 0 ? sys->gpus[0].sm : 90;
+  if (req->params_path) params_path = g_strdup(req->params_path);
+  else if (!(params_path = netmodel_params_find(out->sm, err))) goto out;
+  if (!(params = netmodel_params_load(params_path, err))) goto out;
+  out->params_name = g_strdup(params->name);
+  if (req->graph && !(params->graph_call > 0)) {
+    g_set_error(err, SWEEP_ERROR, 1, "%s gives no graph_call_us: calls replayed from a CUDA graph cannot be timed "
+                "with these parameters", params_path);
+    goto out;
+  }
   if (req->progress) fprintf(stderr, "ccsim: running NCCL on %d virtual node(s) for %d sizes...\n", nodes, req->nsizes);
   if (platform_capture(&preq, &pr, err) != 0) goto out;
   if (pr.ndecisions != req->nsizes) {
@@ -116,17 +127,7 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *out, GError 
   out->nlocal = out->nranks / (out->nnodes > 0 ? out->nnodes : 1);
   if (out->nlocal < 1) out->nlocal = 1;
   if (req->gpus_per_thread > 0 && req->gpus_per_thread < out->nlocal) out->nlocal = req->gpus_per_thread;
-  out->sm = sys->ngpus > 0 ? sys->gpus[0].sm : 90;
-  if (req->params_path) params_path = g_strdup(req->params_path);
-  else if (!(params_path = netmodel_params_find(out->sm, err))) goto out;
-  if (!(params = netmodel_params_load(params_path, err))) goto out;
-  out->params_name = g_strdup(params->name);
   if (!(model = netmodel_new(params, sys, &pr.comm, err))) goto out;
-  if (req->graph && !(params->graph_call > 0)) {
-    g_set_error(err, SWEEP_ERROR, 1, "%s gives no graph_call_us: calls replayed from a CUDA graph cannot be timed "
-                "with these parameters", params_path);
-    goto out;
-  }
   out->rank_desc = g_new0(char *, out->nranks + 1);
   for (int r = 0; r < out->nranks; r++) {
     int dev = pr.comm.rank_dev ? pr.comm.rank_dev[r] : r;
