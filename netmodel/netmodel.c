@@ -38,6 +38,9 @@ struct netmodel {
                           * through it loads (-1: none); NULL when the parameters give none */
   int nlinks;            /* resources that are links (p2p_first's length) */
   int *nvl_peers;        /* per rank: the other ranks it reaches over NVLink (NULL with p2p_first) */
+  int tree_nchannels;    /* the communicator's channels that tree_sends counts (0: no trees known) */
+  int *tree_sends;       /* [rank * (tree_nchannels + 1) + c]: the tree neighbours (parent and children)
+                          * the rank sends to over its channels 0..c-1 */
   double one_mem_scale;  /* rank 0's GPU memory bandwidth over the parameters' reference part (1 when
                           * either is unknown): one-rank copies are bound by memory */
 };
@@ -175,8 +178,11 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
     double *const one_vals[] = {&p->one_copy_bw, &p->one_copy_lat, &p->one_kernel_bw, &p->one_kernel_lat,
                                 &p->one_self_bw, &p->one_self_lat, &p->one_copy_host, &p->one_noop_host,
                                 &p->one_noop_p2p_host, &p->one_kernel_host, &p->one_ref_mem};
-    int ring, pn, one;
+    static const char *const tree_keys[] = {"end", "middle", "channel_loss"};
+    double *const tree_vals[] = {&p->ll128_tree_end_bw, &p->ll128_tree_mid_bw, &p->ll128_tree_chan_loss};
+    int ring, pn, one, tree;
     if (get_group(root, "simple_ring_step_gbs", name, 3, ring_keys, ring_vals, &ring, err) ||
+        get_group(root, "ll128_tree", name, 3, tree_keys, tree_vals, &tree, err) ||
         get_group(root, "p2p_simple_nvlink", name, 4, p2p_keys, p2p_vals, &pn, err) ||
         get_group(root, "one_rank", name, 11, one_keys, one_vals, &one, err) ||
         get_flag_steps(root, "ll_step_gbs", name, p->flag_step_bw[PROTO_LL], err) ||
@@ -212,6 +218,10 @@ struct netmodel_params *netmodel_params_parse(const char *json, const char *name
     if (pn && !(p->p2p_first_share > 0 && p->p2p_first_share <= 1)) {
       g_set_error(err, NETMODEL_ERROR, 1, "%s: p2p_simple_nvlink.first_chunk_link_share = %g must be in (0, 1]", name,
                   p->p2p_first_share);
+      goto fail;
+    }
+    if (tree && !(p->ll128_tree_end_bw > 0 && p->ll128_tree_mid_bw > 0)) {
+      g_set_error(err, NETMODEL_ERROR, 1, "%s: ll128_tree end and middle must both be > 0", name);
       goto fail;
     }
     if (ring && !(p->ring_send_bw > 0 && p->ring_store_bw > 0 && p->ring_recv_copy_bw > 0)) {
@@ -352,6 +362,7 @@ void netmodel_free(struct netmodel *m) {
   g_free(m->ingress_nvl);
   g_free(m->p2p_first);
   g_free(m->nvl_peers);
+  g_free(m->tree_sends);
   g_free(m);
 }
 
@@ -451,6 +462,22 @@ static int best_net(const struct topo_system *sys, int gpu, int node) {
     }
   }
   return best;
+}
+
+/* How many tree streams each rank sends over the first c channels (a leaf one, to its parent; a middle
+ * rank two; a root one per child): what the LL128 tree channel loss follows. */
+static void count_tree_sends(struct netmodel *m, const struct comm_info *comm) {
+  int nch = comm->nchannels, stride = nch + 1;
+  if (nch <= 0 || !comm->channels) return;
+  m->tree_nchannels = nch;
+  m->tree_sends = g_new0(int, (size_t)m->nranks * (size_t)stride);
+  for (int r = 0; r < m->nranks; r++)
+    for (int c = 0; c < nch; c++) {
+      const struct comm_tree_node *t = comm->channels[c].tree ? &comm->channels[c].tree[r] : NULL;
+      int n = t && t->up >= 0;
+      for (int k = 0; t && k < COMM_MAX_TREE_ARITY; k++) n += t->down[k] >= 0;
+      m->tree_sends[r * stride + c + 1] = m->tree_sends[r * stride + c] + n;
+    }
 }
 
 /* Chunk j of every Simple send/recv channel that leaves its GPU through an NVLink link shares
@@ -572,6 +599,7 @@ struct netmodel *netmodel_new(const struct netmodel_params *p, const struct topo
   g_free(gpu);
   add_p2p_lockstep(m);
   add_shm_reads(m, shm_read_bw);
+  count_tree_sends(m, comm);
   g_free(shm_read_bw);
   return m;
 }
@@ -645,12 +673,26 @@ static const double *flag_steps(const struct netmodel_params *p, int proto) {
 }
 
 /* An LL or LL128 tree all-reduce step's channel rate. NCCL splits the block into a reduce-up and a
- * broadcast-down group (70/30), yet measured on 2-4 GPU chains the two cost what they would one after
- * the other in the whole block: a rank moving a byte up and a byte down spends both primitives' time
- * on it (the leaf: send and receive; a middle rank: recvReduceSend and recvCopySend). The root runs
- * recvReduceCopySend alone. */
-static double flag_tree_step_rate(const double *bw, const struct op *op) {
+ * broadcast-down group (70/30), yet measured on 2-4 GPU chains with LL the two cost what they would one
+ * after the other in the whole block: a rank moving a byte up and a byte down spends both primitives'
+ * time on it (the leaf: send and receive; a middle rank: recvReduceSend and recvCopySend). The root runs
+ * recvReduceCopySend alone. LL128 trees do not follow their primitives (they run 17-38% slower than
+ * that, and lose more with every channel added than rings do), so where the file has them they take
+ * the rates measured on whole trees (docs/netmodel.md, "Trees"). */
+static double flag_tree_step_rate(const struct netmodel *m, int proto, const double *bw,
+                                  const struct comm_decision *d, const struct op *op) {
+  const struct netmodel_params *p = m->p;
   int kind = op->kind < OPK_COUNT ? op->kind : OPK_SEND;
+  int middle = kind == OPK_RECV_REDUCE_SEND || kind == OPK_RECV_COPY_SEND;
+  if (proto == PROTO_LL128 && p->ll128_tree_end_bw > 0) {
+    /* the streams the sending rank keeps up over the call's channels; without the trees, one per channel */
+    int nch = d->nchannels > 0 ? d->nchannels : 1;
+    double streams = nch;
+    if (m->tree_sends && nch <= m->tree_nchannels && op->rank_src >= 0 && op->rank_src < m->nranks)
+      streams = m->tree_sends[op->rank_src * (m->tree_nchannels + 1) + nch];
+    double loss = 1.0 + p->ll128_tree_chan_loss * sqrt(streams > 1 ? streams - 1 : 0);
+    return (middle ? p->ll128_tree_mid_bw : p->ll128_tree_end_bw) / loss;
+  }
   int other = -1;
   switch (kind) {
   case OPK_SEND: other = OPK_RECV; break;
@@ -774,7 +816,7 @@ void netmodel_op_cost(const struct netmodel *m, const struct comm_decision *d, c
     rate = tree_step_rate(p, op, threads);
     scale = 1.0;
   } else if (tree && steps && d->op == OP_ALL_REDUCE) {
-    rate = flag_tree_step_rate(steps, op);
+    rate = flag_tree_step_rate(m, proto, steps, d, op);
   }
   /* through host memory a channel reaches less than over NVLink (the receiver polls and reads across
    * PCIe); the channel spread still applies */

@@ -9,7 +9,7 @@
 #   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
 # Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
 #
-# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu|shm|shmstep|llsteps|llthreads|llsize|blocking]
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu|shm|shmstep|llsteps|llthreads|llsize|blocking|treech]
 #   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
 #   calibrate: instead of the sets above, the sets that separate the model's causes: repeated default
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
@@ -65,6 +65,10 @@
 #   shmstep: NCCL_P2P_DISABLE=1 with one host thread per GPU: ring all_reduce and all_gather on one channel
 #     with Simple at NCCL's default buffer and at NCCL_BUFFSIZE 1 MiB (4x the steps), with LL128 and LL,
 #     and send/recv on one channel at 128 KiB and 512 KiB chunks: what a step costs through host memory.
+#   treech: how a tree's per-channel rate follows the channel count, one host thread per GPU: tree
+#     all_reduce with LL128 on 1, 2, 4, 8, 12, 16 channels and NCCL's default, with NCCL_LL128_NTHREADS
+#     320 and 480 on 1 channel and the default, LL and Simple trees on 1, 4 and the default channels, and
+#     the LL128 ring on 1, 4 and the default for contrast; 16 MiB - 1 GiB by factors of 4.
 #   blocking: nccl-tests' other timing modes next to its default loop, 8 B - 256 MiB in one process: a
 #     stream sync after every call (-z 3, barrier not timed; -z 2), also with one host thread per GPU and
 #     on the first 2 GPUs, and CUDA-graph launches (-G 1) with and without NCCL_GRAPH_REGISTER=0 (does
@@ -470,6 +474,37 @@ if [ "$quick" = llsteps ]; then
   operations are in ../h200x4-calibrate).
 - g<G>_all_reduce_<PROTO>_ch1.log: the first G GPUs, one channel.
 - g<G>_all_reduce_TREE_<PROTO>_ch1.log: the same with NCCL_ALGO=TREE.
+EOF
+fi
+
+if [ "$quick" = treech ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING,ENV
+  tc="-b 16M -e 1G -f 4 -t $gpus -g 1"
+  chans() { # chans ALGO PROTO LIST...: the sweep on each channel count (0: NCCL's default)
+    local algo=$1 proto=$2; shift 2
+    for ch in "$@"; do
+      if [ "$ch" = 0 ]; then
+        NCCL_ALGO=$algo NCCL_PROTO=$proto run all_reduce_${algo}_${proto}_default all_reduce_perf $tc
+      else
+        NCCL_ALGO=$algo NCCL_PROTO=$proto NCCL_MIN_NCHANNELS=$ch NCCL_MAX_NCHANNELS=$ch \
+          run all_reduce_${algo}_${proto}_ch$ch all_reduce_perf $tc
+      fi
+    done
+  }
+  chans TREE LL128 1 2 4 8 12 16 0
+  for nt in 320 480; do
+    NCCL_ALGO=TREE NCCL_PROTO=LL128 NCCL_LL128_NTHREADS=$nt NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 \
+      run all_reduce_TREE_LL128_ch1_t$nt all_reduce_perf $tc
+    NCCL_ALGO=TREE NCCL_PROTO=LL128 NCCL_LL128_NTHREADS=$nt run all_reduce_TREE_LL128_default_t$nt all_reduce_perf $tc
+  done
+  chans TREE LL 1 4 0
+  chans TREE SIMPLE 1 4 0
+  chans RING LL128 1 4 0
+  finish treech "tree all_reduce per channel count" \
+    "one host thread per GPU (-t $gpus -g 1), float, sum, default warmup/iterations, -b 16M -e 1G -f 4." <<EOF
+- all_reduce_<ALGO>_<PROTO>_ch<N>.log: NCCL_ALGO, NCCL_PROTO, NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=N.
+- all_reduce_<ALGO>_<PROTO>_default.log: NCCL_ALGO and NCCL_PROTO, NCCL's channels.
+- all_reduce_TREE_LL128_*_t<T>.log: the same with NCCL_LL128_NTHREADS=T.
 EOF
 fi
 
