@@ -63,6 +63,10 @@ within h200x2-nthreads/broadcast_ch1_t128.log 9 15 NCCL_PROTO=Simple NCCL_MIN_NC
 within h200x4-llsteps/reduce_LL128_ch1.log 3 25 NCCL_PROTO=LL128 NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1
 within h200x2-nccl2283/all_reduce_RING_LL.log 6 25 NCCL_ALGO=RING NCCL_PROTO=LL
 within h200x4-llsteps/g3_all_reduce_TREE_LL_ch1.log 6 8 NCCL_ALGO=TREE NCCL_PROTO=LL NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1
+# LL128 trees take the rates measured on whole trees and lose rate with the streams a rank keeps up; timed by
+# their LL128 primitives one after the other these were 11.8% / 14.8% and 29.3% / 37.6% fast
+within h200x4-llsteps/g4_all_reduce_TREE_LL128_ch1.log 3 9 NCCL_ALGO=TREE NCCL_PROTO=LL128 NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1
+within h200x2-treech/all_reduce_TREE_LL128_ch8.log 12 22 NCCL_ALGO=TREE NCCL_PROTO=LL128 NCCL_MIN_NCHANNELS=8 NCCL_MAX_NCHANNELS=8
 # an LL block on fewer threads: primitives that only take FIFO lines lose less than those loading their
 # input; with every primitive in proportion to the threads these were 50% and 19% slow
 within h200x4-llthreads/all_gather_LL_ch1_t128.log 5 10 NCCL_PROTO=LL NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1 NCCL_NTHREADS=128

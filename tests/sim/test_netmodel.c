@@ -731,6 +731,7 @@ static void test_flag_steps(void) {
     g_assert_cmpuint(nc.latency_ps, ==, 0);
     g_assert_cmpfloat(nc.bytes, ==, (double)r.wire_bytes);
     g_assert_cmpfloat(fabs(nc.cap - bw[OPK_RECV] * wf * 1e-3), <, 1e-12);
+    if (proto == PROTO_LL128) continue; /* LL128 trees: test_ll128_tree */
     /* a tree's middle rank spends a recvReduceSend and a recvCopySend on every byte, whichever
      * group's op it is; the root its recvReduceCopySend alone */
     d.algo = ALGO_TREE;
@@ -765,6 +766,79 @@ static void test_flag_steps(void) {
   netmodel_free(m);
   /* a table, once given, needs every primitive */
   assert_edit_refused("\"ll128_step_gbs\"", "\"recv_reduce_copy\"", 1, "X", "ll128_step_gbs.recv_reduce_copy");
+  machine_close(&x);
+}
+
+/* The tree streams rank r sends over the first nch channels of c (parent and children). */
+static int tree_streams(const struct comm_info *c, int r, int nch) {
+  int n = 0;
+  for (int ch = 0; ch < nch; ch++) {
+    const struct comm_tree_node *t = &c->channels[ch].tree[r];
+    n += t->up >= 0;
+    for (int k = 0; k < COMM_MAX_TREE_ARITY; k++) n += t->down[k] >= 0;
+  }
+  return n;
+}
+
+/* LL128 trees take the rates measured on whole trees (a chain end's ops, a middle rank's), not their
+ * primitives one after the other, and lose rate with the streams the sending rank keeps up over the
+ * call's channels (measured: h200x2-treech, h200x4-llsteps). */
+static void test_ll128_tree(void) {
+  struct machine x;
+  machine_open(&x, 4, 2);
+  const struct netmodel_params *p = x.p;
+  g_assert_cmpfloat(p->ll128_tree_end_bw, >, 0);
+  g_assert_cmpfloat(p->ll128_tree_mid_bw, <, p->ll128_tree_end_bw);
+  g_assert_cmpfloat(p->ll128_tree_chan_loss, >, 0);
+  const double *bw = p->flag_step_bw[PROTO_LL128];
+  double wf = p->wire_factor[PROTO_LL128];
+  struct comm_decision d = {.op = OP_ALL_REDUCE, .algo = ALGO_TREE, .proto = PROTO_LL128, .nchannels = 1,
+                            .nthreads = p->chan_threads[PROTO_LL128]};
+  struct op o = {.rank_dst = 0, .payload_bytes = 1 << 16, .protocol = PROTO_LL128};
+  o.wire_bytes = plan_wire_bytes(PROTO_LL128, o.payload_bytes);
+  const int kinds[] = {OPK_SEND, OPK_RECV_REDUCE_SEND, OPK_RECV_COPY_SEND, OPK_RECV_REDUCE_COPY_SEND};
+  for (int nch = 1; nch <= x.c.nchannels; nch++) {
+    d.nchannels = nch;
+    for (int r = 1; r < x.c.nranks; r++)
+      for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
+        o.rank_src = r;
+        o.kind = (uint8_t)kinds[i];
+        struct netmodel_cost nc;
+        netmodel_op_cost(x.m, &d, &o, &nc);
+        int middle = kinds[i] == OPK_RECV_REDUCE_SEND || kinds[i] == OPK_RECV_COPY_SEND;
+        int s = tree_streams(&x.c, r, nch);
+        double loss = 1.0 + p->ll128_tree_chan_loss * sqrt(s > 1 ? s - 1 : 0);
+        double rate = (middle ? p->ll128_tree_mid_bw : p->ll128_tree_end_bw) / loss;
+        g_assert_cmpfloat(fabs(nc.cap - rate * wf * 1e-3), <, 1e-12);
+        /* slower than the primitives one after the other, where LL trees stay */
+        double serial = middle ? 1.0 / (1.0 / bw[OPK_RECV_REDUCE_SEND] + 1.0 / bw[OPK_RECV_COPY_SEND])
+                               : 1.0 / (1.0 / bw[OPK_SEND] + 1.0 / bw[OPK_RECV]);
+        g_assert_cmpfloat(nc.cap, <, serial * wf * 1e-3);
+      }
+  }
+  /* more channels, more streams, a lower rate per channel */
+  struct netmodel_cost one, all;
+  o.rank_src = 1;
+  o.kind = OPK_SEND;
+  d.nchannels = 1;
+  netmodel_op_cost(x.m, &d, &o, &one);
+  d.nchannels = x.c.nchannels;
+  netmodel_op_cost(x.m, &d, &o, &all);
+  g_assert_cmpfloat(all.cap, <, one.cap);
+  /* a file without the table times LL128 trees by their primitives, as LL */
+  struct netmodel_params q = *x.p;
+  q.ll128_tree_end_bw = q.ll128_tree_mid_bw = 0;
+  GError *err = NULL;
+  struct netmodel *m = netmodel_new(&q, x.sys, &x.c, &err);
+  g_assert_no_error(err);
+  o.kind = OPK_RECV_REDUCE_SEND;
+  struct netmodel_cost nc;
+  netmodel_op_cost(m, &d, &o, &nc);
+  double both = 1.0 / (1.0 / bw[OPK_RECV_REDUCE_SEND] + 1.0 / bw[OPK_RECV_COPY_SEND]);
+  g_assert_cmpfloat(fabs(nc.cap - both * wf * 1e-3), <, 1e-12);
+  netmodel_free(m);
+  /* the table needs its rates */
+  assert_edit_refused("\"ll128_tree\"", "\"middle\"", 1, "X", "ll128_tree.middle");
   machine_close(&x);
 }
 
@@ -847,6 +921,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/netmodel/one_rank", test_one_rank);
   g_test_add_func("/netmodel/shm_route", test_shm_route);
   g_test_add_func("/netmodel/flag_steps", test_flag_steps);
+  g_test_add_func("/netmodel/ll128_tree", test_ll128_tree);
   g_test_add_func("/netmodel/flag_threads", test_flag_threads);
   return g_test_run();
 }
