@@ -46,7 +46,8 @@ struct netmodel_params {
   /* LL128 trees measured whole (0 = not given: a rank's two groups cost their flag_step_bw primitives one
    * after the other, as LL trees do): per channel, payload GB/s of the ops of a chain's ends (the leaf's
    * send, the root's recvReduceCopySend) and of its middle ranks (recvReduceSend up, recvCopySend down),
-   * each divided by 1 + ll128_tree_chan_loss * sqrt(channels - 1) on a call of several channels. */
+   * each divided by 1 + ll128_tree_chan_loss * sqrt(s - 1), s being the tree streams (one per parent
+   * or child, per channel) the sending rank keeps up over the call's channels. */
   double ll128_tree_end_bw, ll128_tree_mid_bw, ll128_tree_chan_loss;
   double chan_spread;               /* channel c of k runs its ring steps (1 + spread * c/(k-1)) x faster */
   double p2p_chan_bw[PROTO_COUNT];  /* same for a send/recv channel (its threads are split between the two) */
