@@ -130,7 +130,7 @@ finish() { # finish MODE TITLE SETUP: README.md (title, how taken, then the file
     echo "# Measured: $gpus GPUs, $2 (tools/measure-nccl.sh ... $1)"
     echo
     echo "Taken on $(date -u +%Y-%m-%d). nccl-tests built for sm_90 from its public source; $3"
-    echo "NCCL_NVLS_ENABLE=0, NCCL_DEBUG=INFO with INIT,TUNING. NCCL library: nccl-location.txt."
+    echo "NCCL_NVLS_ENABLE=0, NCCL_DEBUG=INFO with ${NCCL_DEBUG_SUBSYS:-no subsystem filter}. NCCL library: nccl-location.txt."
     cat
   } >"$logs/README.md"
   pack "$1"
