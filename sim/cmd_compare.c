@@ -14,6 +14,31 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* |errors| of the compared points, all of them and split by what the model says sets each point's time:
+ * the host's enqueue (small calls driven by one thread) or the GPUs. The split matters because the
+ * host's part is not a property of the machine alone: the same command in a fresh process reads up to
+ * 1.8x apart at host-bound sizes (docs/netmodel.md, "Host enqueue time"). */
+struct compare_errors {
+  GArray *all, *host, *device; /* double */
+};
+
+static void compare_errors_free(struct compare_errors *e) {
+  g_array_free(e->all, TRUE);
+  g_array_free(e->host, TRUE);
+  g_array_free(e->device, TRUE);
+}
+
+/* Median and maximum of a (sorted in place); 0 and 0 when empty. */
+static void median_max(GArray *a, double *med, double *mx) {
+  *med = *mx = 0;
+  if (!a->len) return;
+  g_array_sort(a, cmp_double);
+  guint n = a->len;
+  *med = n % 2 ? g_array_index(a, double, n / 2)
+               : (g_array_index(a, double, n / 2 - 1) + g_array_index(a, double, n / 2)) / 2;
+  *mx = g_array_index(a, double, n - 1);
+}
+
 /* One sweep of a log: the rows of one element type, reduction operator and root. */
 struct compare_group {
   char type[16], redop[16]; /* redop "" for operations that do not reduce */
@@ -52,7 +77,7 @@ static struct compare_group *compare_group_for(GPtrArray *groups, int op, const 
 
 /* The group's rows, measured against simulated, each |error| appended to errs. */
 static void print_group(const struct nt_log *log, const struct compare_group *g, const struct sweep_result *res,
-                        GArray *errs) {
+                        struct compare_errors *errs) {
   for (int i = 0; i < res->npoints; i++) {
     const struct nt_row *r = &g_array_index(log->rows, struct nt_row, g_array_index(g->rows, guint, i));
     const struct sweep_point *p = &res->points[i];
@@ -61,15 +86,19 @@ static void print_group(const struct nt_log *log, const struct compare_group *g,
       e[k] = r->time_us[k] > 0 ? (p->time_us[k] - r->time_us[k]) / r->time_us[k] * 100 : NAN;
       if (!isnan(e[k])) {
         double a = fabs(e[k]);
-        g_array_append_val(errs, a);
+        g_array_append_val(errs->all, a);
+        g_array_append_val(p->host_bound[k] ? errs->host : errs->device, a);
       }
     }
     const struct comm_decision *d = &p->decision;
     /* one rank runs no algorithm: NCCL copies locally (or does nothing in place) */
     const char *algo = res->nranks == 1 ? "LOCAL" : d->algo >= 0 ? comm_algo_name(d->algo) : "P2P";
     const char *proto = res->nranks == 1 ? "-" : comm_proto_name(d->proto);
-    printf("  %12zu %6s %6s %3d  %10.2f %10.2f %+7.1f%%  %10.2f %10.2f %+7.1f%%\n", r->size, algo, proto,
-           d->nchannels, r->time_us[0], p->time_us[0], e[0], r->time_us[1], p->time_us[1], e[1]);
+    /* out of place and in place usually agree; "host,dev" when they do not */
+    const char *bound = p->host_bound[0] == p->host_bound[1] ? (p->host_bound[0] ? "host" : "dev")
+                        : p->host_bound[0] ? "host,dev" : "dev,host";
+    printf("  %12zu %6s %6s %3d  %10.2f %10.2f %+7.1f%%  %10.2f %10.2f %+7.1f%%  %s\n", r->size, algo, proto,
+           d->nchannels, r->time_us[0], p->time_us[0], e[0], r->time_us[1], p->time_us[1], e[1], bound);
   }
 }
 
@@ -225,7 +254,11 @@ int cmd_compare(int argc, char **argv) {
       goto groups_done;
     }
   }
-  GArray *errs = g_array_new(FALSE, FALSE, sizeof(double));
+  struct compare_errors errs = {
+    .all = g_array_new(FALSE, FALSE, sizeof(double)),
+    .host = g_array_new(FALSE, FALSE, sizeof(double)),
+    .device = g_array_new(FALSE, FALSE, sizeof(double)),
+  };
   for (guint k = 0; k < groups->len; k++) {
     struct compare_group *g = g_ptr_array_index(groups, k);
     struct sweep_request req = {
@@ -237,30 +270,28 @@ int cmd_compare(int argc, char **argv) {
     struct sweep_result res;
     if (sweep_run(&req, &res, &err) != 0) {
       fprintf(stderr, "%s: %s\n", argv[0], err->message);
-      g_array_free(errs, TRUE);
+      compare_errors_free(&errs);
       goto groups_done;
     }
     if (k == 0) {
       printf("# ccsim compare: %s, %s, %d ranks (%d node(s) x %d GPUs), model %s\n", argv[1], comm_op_name(op),
              res.nranks, nodes, gpus, res.params_name);
-      printf("# %12s %6s %6s %3s  %10s %10s %8s  %10s %10s %8s\n", "size", "algo", "proto", "ch", "meas_oop_us",
-             "sim_oop_us", "err%", "meas_ip_us", "sim_ip_us", "err%");
+      printf("# %12s %6s %6s %3s  %10s %10s %8s  %10s %10s %8s  %s\n", "size", "algo", "proto", "ch", "meas_oop_us",
+             "sim_oop_us", "err%", "meas_ip_us", "sim_ip_us", "err%", "bound");
     }
     if (groups->len > 1 || strcmp(g->type, "float") || (g->redop[0] && strcmp(g->redop, "sum")) || g->root)
       printf("# type %s%s%s, root %d\n", g->type, g->redop[0] ? ", redop " : "", g->redop, g->root);
-    print_group(&log, g, &res, errs);
+    print_group(&log, g, &res, &errs);
     sweep_result_free(&res);
   }
-  g_array_sort(errs, cmp_double);
-  double med = 0, mx = 0;
-  if (errs->len) {
-    guint n = errs->len;
-    med = n % 2 ? g_array_index(errs, double, n / 2)
-                : (g_array_index(errs, double, n / 2 - 1) + g_array_index(errs, double, n / 2)) / 2;
-    mx = g_array_index(errs, double, n - 1);
-  }
-  printf("# compared %u points: median |error| %.1f%%, max |error| %.1f%%\n", errs->len, med, mx);
-  g_array_free(errs, TRUE);
+  double med, mx, hmed, hmx, dmed, dmx;
+  median_max(errs.all, &med, &mx);
+  median_max(errs.host, &hmed, &hmx);
+  median_max(errs.device, &dmed, &dmx);
+  printf("# compared %u points: median |error| %.1f%%, max |error| %.1f%%\n", errs.all->len, med, mx);
+  printf("# bound by the GPUs: %u points, median |error| %.1f%%, max %.1f%%; by the host's enqueue: %u points, "
+         "median %.1f%%, max %.1f%%\n", errs.device->len, dmed, dmx, errs.host->len, hmed, hmx);
+  compare_errors_free(&errs);
   rc = 0;
 groups_done:
   g_ptr_array_free(groups, TRUE);

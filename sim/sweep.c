@@ -162,6 +162,7 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *out, GError 
         /* the same op list as out of place (plan_in_place_differs): the same time */
         pt->time_us[1] = pt->time_us[0];
         pt->device_us[1] = pt->device_us[0];
+        pt->host_bound[1] = pt->host_bound[0];
         continue;
       }
       struct plan_options po = {.coarse = req->coarse, .in_place = ip};
@@ -179,6 +180,7 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *out, GError 
       pt->time_us[ip] = sc.iter_ps / 1e6;
       pt->device_us[ip] = sc.device_ps / 1e6;
       pt->host_us = sc.host_ps / 1e6;
+      pt->host_bound[ip] = sc.host_ps >= sc.period_ps;
       pt->events += sc.events;
       pt->ops += sc.ops;
       out->events += sc.events;

@@ -33,6 +33,7 @@ struct sweep_point {
   struct comm_decision decision;
   double time_us[2];         /* out-of-place, in-place; 0 for an empty call */
   double host_us, device_us[2];
+  int host_bound[2];         /* the host's enqueue, not the GPUs, sets the iteration time (out of place, in place) */
   unsigned long long events, ops;
 };
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # accuracy.sh — run `ccsim compare` on every measured nccl-tests log of a fixture directory and print
-# the median and maximum |error| of each, then over all of them.
+# the median and maximum |error| of each, then over all of them; the last three columns count only the
+# points the model has bound by the GPUs (not by the host's enqueue, whose speed changes from run to run).
 #
 #   tools/accuracy.sh [DIR] [-- extra compare options]
 #
@@ -21,10 +22,14 @@ fi
 [ -x "${ccsim:-}" ] || { echo "accuracy: no ccsim program found; build first or set CCSIM" >&2; exit 2; }
 [ -f "$dir/topo.xml" ] || { echo "accuracy: $dir has no topo.xml" >&2; exit 2; }
 
-printf '%-36s %-15s %5s %8s %8s %7s\n' log op ranks median max points
+printf '%-36s %-15s %5s %8s %8s %7s %8s %8s %7s\n' log op ranks median max points gpu_med gpu_max gpu_pts
 status=0
 all=$(mktemp)
-trap 'rm -f "$all"' EXIT
+gpu=$(mktemp)
+trap 'rm -f "$all" "$gpu"' EXIT
+summary() { # summary < |errors|: median, max and count
+  sort -g | awk '{ a[NR] = $1 } END { if (NR) { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%7.1f%% %7.1f%% %7d", m, a[NR], NR } else printf "%8s %8s %7d", "-", "-", 0 }'
+}
 for log in "$dir"/*.log; do
   # NCCL settings a measurement ran with but its log does not report: LOG.env beside it, one
   # NAME=VALUE per line (e.g. NCCL_PROTO=LL), applied to that comparison only.
@@ -53,8 +58,15 @@ for log in "$dir"/*.log; do
   n=$(echo "$tail" | sed -E 's/# compared ([0-9]+) points.*/\1/')
   med=$(echo "$tail" | sed -E 's/.*median \|error\| ([0-9.]+)%.*/\1/')
   max=$(echo "$tail" | sed -E 's/.*max \|error\| ([0-9.]+)%.*/\1/')
-  printf '%-36s %-15s %5s %7s%% %7s%% %7s\n' "$(basename "$log")" "$op" "$ranks" "$med" "$max" "$n"
-  echo "$out" | grep -E '^  +[0-9]' | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /%$/) { v = $i; sub(/%/, "", v); v = v + 0; print (v < 0 ? -v : v) } }' >>"$all"
+  rows=$(echo "$out" | grep -E '^  +[0-9]')
+  echo "$rows" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /%$/) { v = $i; sub(/%/, "", v); v = v + 0; print (v < 0 ? -v : v) } }' >>"$all"
+  # the last column says what bounds the out-of-place and in-place points ("dev", "host", "host,dev")
+  gpu_rows=$(echo "$rows" | awk '{ nb = split($NF, b, ","); k = 0
+      for (i = 1; i <= NF; i++) if ($i ~ /%$/) { k++; v = $i; sub(/%/, "", v); v = v + 0
+        if (b[nb == 1 ? 1 : k] == "dev") print (v < 0 ? -v : v) } }')
+  [ -n "$gpu_rows" ] && echo "$gpu_rows" >>"$gpu"
+  printf '%-36s %-15s %5s %7s%% %7s%% %7s %s\n' "$(basename "$log")" "$op" "$ranks" "$med" "$max" "$n" \
+    "$( [ -n "$gpu_rows" ] && echo "$gpu_rows" | summary || summary </dev/null)"
 done
-sort -g "$all" | awk '{ a[NR] = $1 } END { if (NR) { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%-36s %-15s %5s %7.1f%% %7.1f%% %7d\n", "ALL", "", "", m, a[NR], NR } }'
+[ -s "$all" ] && printf '%-36s %-15s %5s %s %s\n' ALL "" "" "$(summary <"$all")" "$(summary <"$gpu")"
 exit $status

@@ -9,7 +9,7 @@
 #   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
 # Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
 #
-# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu|shm|shmstep|llsteps|llthreads|llsize|blocking|treech]
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu|shm|shmstep|llsteps|llthreads|llsize|blocking|treech|hostcpu|hostloop]
 #   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
 #   calibrate: instead of the sets above, the sets that separate the model's causes: repeated default
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
@@ -69,6 +69,13 @@
 #     all_reduce with LL128 on 1, 2, 4, 8, 12, 16 channels and NCCL's default, with NCCL_LL128_NTHREADS
 #     320 and 480 on 1 channel and the default, LL and Simple trees on 1, 4 and the default channels, and
 #     the LL128 ring on 1, 4 and the default for contrast; 16 MiB - 1 GiB by factors of 4.
+#   hostcpu: is the host enqueue time of the single-thread loop set by the core the thread runs on? The
+#     default all_reduce 8 B - 64 KiB (-w 20 -n 100) in fresh processes: unpinned, then pinned to each
+#     online CPU in turn (taskset -c K), then the pinned pass again in reverse order, as long as the time
+#     allows (HOSTCPU_SECONDS, default 420); every run samples the CPU its main thread is on (last line).
+#   hostloop: does the single-thread small-size time follow NCCL's per-call TUNING log line or the
+#     iteration count? all_reduce 8 B - 64 KiB on all GPUs (and the first 2 and 3) with INIT,TUNING and
+#     with INIT only, each at -w 1 -n 20 and -w 20 -n 100, fresh processes interleaved.
 #   blocking: nccl-tests' other timing modes next to its default loop, 8 B - 256 MiB in one process: a
 #     stream sync after every call (-z 3, barrier not timed; -z 2), also with one host thread per GPU and
 #     on the first 2 GPUs, and CUDA-graph launches (-G 1) with and without NCCL_GRAPH_REGISTER=0 (does
@@ -474,6 +481,63 @@ if [ "$quick" = llsteps ]; then
   operations are in ../h200x4-calibrate).
 - g<G>_all_reduce_<PROTO>_ch1.log: the first G GPUs, one channel.
 - g<G>_all_reduce_TREE_<PROTO>_ch1.log: the same with NCCL_ALGO=TREE.
+EOF
+fi
+
+if [ "$quick" = hostloop ]; then
+  hl=(-b 8 -e 64K -f 2 -c 0)
+  for rep in 1 2 3 4 5 6; do
+    for g in "$gpus" 2 3; do
+      [ "$g" -le "$gpus" ] || continue
+      [ "$g" != "$gpus" ] && [ "$rep" -gt 3 ] && continue
+      NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING run g${g}_tuning_n20_rep$rep all_reduce_perf "${hl[@]}" -g "$g"
+      NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING run g${g}_tuning_n100_rep$rep all_reduce_perf "${hl[@]}" -g "$g" -w 20 -n 100
+      NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT run g${g}_init_n20_rep$rep all_reduce_perf "${hl[@]}" -g "$g"
+      NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT run g${g}_init_n100_rep$rep all_reduce_perf "${hl[@]}" -g "$g" -w 20 -n 100
+    done
+  done
+  finish hostloop "host enqueue time against logging and iteration count" \
+    "one process, float, sum, -b 8 -e 64K -f 2 -c 0, each run a fresh process, the variants interleaved." <<EOF
+- g<G>_tuning_n<N>_rep<R>.log: the first G GPUs, NCCL_DEBUG_SUBSYS=INIT,TUNING (NCCL prints a line per
+  call), nccl-tests' default -w 1 -n 20 (n20) or -w 20 -n 100 (n100).
+- g<G>_init_n<N>_rep<R>.log: the same with NCCL_DEBUG_SUBSYS=INIT (no line per call).
+EOF
+fi
+
+if [ "$quick" = hostcpu ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING
+  hs=(-b 8 -e 64K -f 2 -c 0 -w 20 -n 100)
+  stop=$((SECONDS + ${HOSTCPU_SECONDS:-420}))
+  watch() { # watch NAME [CPU]: one sweep, pinned to CPU if given, the main thread's CPU sampled every 50 ms
+    local name=$1 cpu=${2:-} pin=() pid samples=""
+    [ -n "$cpu" ] && pin=(taskset -c "$cpu")
+    echo "== $name" >&2
+    "${pin[@]}" timeout 120 "$work/bin/all_reduce_perf" -g "$gpus" "${hs[@]}" >"$logs/$name.log" 2>&1 &
+    pid=$!
+    local bench=""
+    while kill -0 "$pid" 2>/dev/null; do
+      [ -z "$bench" ] && bench=$(pgrep -P "$pid" -f all_reduce_perf | head -1)
+      [ -n "$bench" ] && samples+="$(awk '{print $39}' "/proc/$bench/stat" 2>/dev/null) "
+      sleep 0.05
+    done
+    wait "$pid"
+    echo "exit $?" >>"$logs/$name.log"
+    echo "# main thread on cpus: $samples" >>"$logs/$name.log"
+  }
+  ncpu=$(nproc)
+  for rep in 1 2 3 4 5 6 7 8; do watch free_rep$rep; done
+  for ((k = 0; k < ncpu && SECONDS < stop; k++)); do watch pin_cpu${k}_a "$k"; done
+  for ((k = ncpu - 1; k >= 0 && SECONDS < stop; k--)); do watch pin_cpu${k}_b "$k"; done
+  for rep in 9 10 11 12 13 14 15 16; do [ $SECONDS -lt $stop ] && watch free_rep$rep; done
+  lscpu -e >"$logs/lscpu-e.txt" 2>&1
+  grep MHz /proc/cpuinfo >"$logs/cpu-mhz.txt" 2>&1
+  finish hostcpu "host enqueue time against the host CPU" \
+    "one process (-g $gpus), float, sum, -b 8 -e 64K -f 2 -c 0 -w 20 -n 100." <<EOF
+- free_rep<N>.log: unpinned, each in a fresh process; the last line lists the CPU the main thread was
+  on, sampled every 50 ms from start to exit.
+- pin_cpu<K>_a.log / pin_cpu<K>_b.log: the process pinned to CPU K (taskset -c K), first pass in CPU
+  order, second in reverse order (runs not taken when the time ran out are missing).
+- lscpu-e.txt, cpu-mhz.txt: the CPUs as the guest sees them.
 EOF
 fi
 

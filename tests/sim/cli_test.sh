@@ -36,6 +36,24 @@ n=$(grep -cE '^  +[0-9]' "$tmp/c")
 [ "$n" = 31 ] || fail "compare: expected 31 compared sizes, got $n"
 grep -qE '^# compared 62 points: median \|error\| [0-9.]+%, max \|error\| [0-9.]+%' "$tmp/c" || fail "compare: no summary"
 grep -q '2 ranks' "$tmp/c" || fail "compare: did not take the GPU count from the log"
+# each point says what the model has setting its time; the two parts add up to every point. A 4-GPU
+# all_gather driven by one thread is host-bound at 8 B (the enqueue on 4 GPUs outlasts the kernel) and
+# GPU-bound at 8 GiB (seconds of NVLink traffic), and its GPU-bound points keep within 5% median.
+"$ccsim" compare --quiet --topo "$topo" "$data/measured/h200x4/g4_all_gather_default.log" >"$tmp/c" || fail "compare failed"
+awk '$1 == 64 { print $NF }' "$tmp/c" | grep -qx host || fail "compare: 64 B all_gather not marked host-bound"
+awk '$1 == 8589934592 { print $NF }' "$tmp/c" | grep -qx dev || fail "compare: 8 GiB all_gather not marked GPU-bound"
+awk '/^# compared/ { n = $3 } /^# bound by the GPUs:/ { gsub(/[%,;]/, ""); d = $6; dm = $10; h = $17 }
+     END { exit !(n > 0 && d > 0 && h > 0 && d + h == n && dm <= 5) }' "$tmp/c" || \
+  fail "compare: the host/GPU split does not add up or GPU-bound median over 5%: $(tail -2 "$tmp/c")"
+# tools/host-plateau.sh reads the same host-bound times as compare, from rows that this log's per-call
+# INFO lines cut into pieces
+tools=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../tools" && pwd)
+got=$("$tools/host-plateau.sh" "$data/measured/h200x4/g4_all_gather_default.log" | awk 'NR == 2 { print $2, $3 }')
+want=$(awk '$1 ~ /^[0-9]+$/ && $1 <= 4096 { print $5; print $8 }' "$tmp/c" | sort -g |
+       awk '{ a[NR] = $1 } END { printf "%.2f %d", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2, NR }')
+[ -n "$got" ] && [ "$got" = "$want" ] || fail "host-plateau.sh: '$got', compare's rows give '$want'"
+"$tools/host-plateau.sh" "$tmp/none.log" 2>"$tmp/e" && fail "host-plateau.sh: a missing log did not fail"
+grep -q "cannot read" "$tmp/e" || fail "host-plateau.sh: no clear error for a missing log"
 
 # send/recv over NVLink against the 2x H200 device-time measurements (tests/data/measured/h200x2-p2p):
 # one channel (per-chunk hand-over and first-chunk latency) and 16 channels per peer (the first chunks
