@@ -292,6 +292,13 @@ static void resolve_instance(struct st_instance *in) {
     g_strlcpy(o.op, "none", sizeof o.op);
     o.modelled = true;
   }
+  /* One host thread launching several of the GPUs: the next call does not overlap this one (the model's
+   * rule for nlocal > 1, sim/simulate.h). */
+  for (int i = 1; i < n && o.lead_ns; i++) {
+    const struct st_launch *a = g_ptr_array_index(in->members, i);
+    for (int k = 0; k < i; k++)
+      if (((const struct st_launch *)g_ptr_array_index(in->members, k))->thread == a->thread) o.lead_ns = 0;
+  }
   int64_t start = instance_earliest_ns(in);
   for (int i = 0; i < n; i++) {
     struct st_launch *l = g_ptr_array_index(in->members, i);

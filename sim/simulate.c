@@ -127,7 +127,10 @@ static int call_run(const struct netmodel *m, const struct oplist *l, int nlocal
   uint64_t first_done = UINT64_MAX;
   for (int r = 0; r < nranks; r++)
     if (rank_end[r] > 0 && rank_end[r] < first_done) first_done = rank_end[r];
-  if (back_to_back && l->nops && first_done != UINT64_MAX &&
+  /* Calls overlap only where every GPU has a host thread of its own (one process or thread per GPU):
+   * with one thread driving several GPUs the chains measured take their whole makespan per call
+   * (docs/netmodel.md, "Calls back to back"). */
+  if (back_to_back && nlocal <= 1 && l->nops && first_done != UINT64_MAX &&
       (double)(st.end_ps - first_done) > SIM_OVERLAP_MIN_SPREAD * (double)out->device_ps) {
     /* ranks without ops in this call are free at once */
     for (int r = 0; r < nranks; r++) if (rank_end[r] == 0) rank_end[r] = start;

@@ -9,7 +9,8 @@
  * last rank still receives this one's (NCCL's connection FIFOs carry over from call to call). So the
  * device time per call is the steady-state period of consecutive calls, which for a chain is the
  * busiest rank's own work, not one call's end-to-end makespan; for a ring, where every rank waits for
- * data that went round all the others, the two are the same.
+ * data that went round all the others, the two are the same. That overlap is measured only where each
+ * GPU has a host thread of its own; with one thread driving several GPUs a call's period is its makespan.
  */
 #ifndef CCSIM_SIM_SIMULATE_H
 #define CCSIM_SIM_SIMULATE_H

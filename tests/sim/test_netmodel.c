@@ -529,7 +529,8 @@ static void test_steady_state(void) {
  * fixed cost plus the busiest rank's own step: with LL128 (lines into the receiver's FIFO) one step
  * latency, with Simple (the sender waits for its receiver's kernel to hand over the buffer) two, where
  * one call on its own takes three (one per hop). A
- * ring all_reduce waits for data from every rank each call: its period is its makespan. */
+ * ring all_reduce waits for data from every rank each call: its period is its makespan. With one host
+ * thread driving all four GPUs (nccl-tests -g 4) no call overlaps the next: every period is the makespan. */
 static void test_back_to_back(void) {
   struct machine x;
   machine_open(&x, 4, 1);
@@ -565,6 +566,11 @@ static void test_back_to_back(void) {
     } else {
       g_assert_cmpuint(sc.period_ps, ==, sc.device_ps);
     }
+    struct sim_call one_thread;
+    g_assert_cmpint(sim_decision_run(m, c, &d, &po, 4, NULL, 0, &one_thread, &err), ==, 0);
+    g_assert_no_error(err);
+    g_assert_cmpuint(one_thread.period_ps, ==, one_thread.device_ps);
+    g_assert_cmpuint(one_thread.device_ps, ==, sc.device_ps);
   }
   machine_close(&x);
 }
