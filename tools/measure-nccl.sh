@@ -9,7 +9,7 @@
 #   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
 # Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
 #
-# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu|shm|shmstep|llsteps|llthreads|llsize|blocking|treech|hostcpu|hostloop]
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu|shm|shmstep|llsteps|llthreads|llsize|blocking|treech|hostcpu|hostloop|chainthreads]
 #   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
 #   calibrate: instead of the sets above, the sets that separate the model's causes: repeated default
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
@@ -76,6 +76,9 @@
 #   hostloop: does the single-thread small-size time follow NCCL's per-call TUNING log line or the
 #     iteration count? all_reduce 8 B - 64 KiB on all GPUs (and the first 2 and 3) with INIT,TUNING and
 #     with INIT only, each at -w 1 -n 20 and -w 20 -n 100, fresh processes interleaved.
+#   chainthreads: do consecutive calls overlap with one host thread as with one thread per GPU? broadcast,
+#     reduce (chains) and all_gather (a ring, the control) 4 - 256 MiB on 3 and all GPUs, one thread (-g G)
+#     against one thread per GPU (-t G -g 1), twice each in fresh processes.
 #   blocking: nccl-tests' other timing modes next to its default loop, 8 B - 256 MiB in one process: a
 #     stream sync after every call (-z 3, barrier not timed; -z 2), also with one host thread per GPU and
 #     on the first 2 GPUs, and CUDA-graph launches (-G 1) with and without NCCL_GRAPH_REGISTER=0 (does
@@ -481,6 +484,25 @@ if [ "$quick" = llsteps ]; then
   operations are in ../h200x4-calibrate).
 - g<G>_all_reduce_<PROTO>_ch1.log: the first G GPUs, one channel.
 - g<G>_all_reduce_TREE_<PROTO>_ch1.log: the same with NCCL_ALGO=TREE.
+EOF
+fi
+
+if [ "$quick" = chainthreads ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING
+  ct=(-b 4M -e 256M -f 2 -c 0)
+  for rep in 1 2; do
+    for g in 3 "$gpus"; do
+      [ "$g" -le "$gpus" ] || continue
+      for op in broadcast reduce all_gather; do
+        run g${g}_${op}_onethread_rep$rep ${op}_perf "${ct[@]}" -g "$g"
+        run g${g}_${op}_threads_rep$rep ${op}_perf "${ct[@]}" -t "$g" -g 1
+      done
+    done
+  done
+  finish chainthreads "chains with one host thread against one thread per GPU" \
+    "float, sum, default warmup/iterations, -b 4M -e 256M -f 2 -c 0, each run a fresh process." <<EOF
+- g<G>_<op>_onethread_rep<R>.log: the first G GPUs driven by one thread (-g G).
+- g<G>_<op>_threads_rep<R>.log: the same with one thread per GPU (-t G -g 1).
 EOF
 fi
 
