@@ -15,11 +15,11 @@ if [ "${1:-}" = -s ]; then max=${2:?-s needs a byte count}; shift 2; fi
 case $max in '' | *[!0-9]*) echo "host-plateau: -s wants a byte count, got '$max'" >&2; exit 2 ;; esac
 [ $# -gt 0 ] || { echo "usage: tools/host-plateau.sh [-s MAX_BYTES] LOG..." >&2; exit 2; }
 
+for log in "$@"; do [ -r "$log" ] || { echo "host-plateau: cannot read $log" >&2; exit 2; }; done
 printf '%-28s %8s %6s  %s\n' log plateau points cpus
 plateaus=$(mktemp)
 trap 'rm -f "$plateaus"' EXIT
 for log in "$@"; do
-  [ -r "$log" ] || { echo "host-plateau: cannot read $log" >&2; exit 2; }
   awk -v max="$max" -v name="$(basename "$log" .log)" -v out="$plateaus" '
     # NCCL prints "host:pid:tid [dev] NCCL INFO ..." to the end of a line, also in the middle of a table
     # row (even of one of its numbers): the row goes on where the INFO line ends, so the text before an
