@@ -35,6 +35,11 @@ for log in "$dir"/*.log; do
   # NAME=VALUE per line (e.g. NCCL_PROTO=LL), applied to that comparison only.
   # Grouped calls (nccl-tests -m N > 1) and blocking loops (-z) are measurements compare does not
   # model: say so, skip them.
+  # other .log files beside the measurements (a benchmark's build log) are not compared
+  if ! grep -qE '^# +size +count ' "$log"; then
+    printf '%-36s skipped: no nccl-tests table (its "# size count ..." line)\n' "$(basename "$log")"
+    continue
+  fi
   if grep -qE '^# nThread .* agg iters: *([2-9]|[1-9][0-9]+) ' "$log"; then
     printf '%-36s skipped: grouped calls (nccl-tests -m), not modelled by compare\n' "$(basename "$log")"
     continue
