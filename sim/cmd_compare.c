@@ -122,11 +122,13 @@ int cmd_compare(int argc, char **argv) {
   g_option_context_set_summary(ctx,
     "Reads an nccl-tests log (NCCL INFO lines may be interleaved, even inside table rows), simulates the same\n"
     "operation, rank count and sizes on the topology, and prints measured against predicted time per size\n"
-    "(out-of-place and in-place) with the relative error, then the median and maximum |error|.\n"
-    "Rows of size 0 (empty calls) are not compared. NCCL settings the log reports (NCCL_ALGO, NCCL_PROTO,\n"
-    "NCCL_NVLS_ENABLE, ...) apply unless already set in the environment. NCCL runs with the element type,\n"
-    "reduction operator and root of the log's rows; a log holding several sweeps (nccl-tests -d all,\n"
-    "-o all, -r -1) is compared sweep by sweep.");
+    "(out-of-place and in-place) with the relative error and what sets the time in the model (host: one\n"
+    "thread's enqueue of the call, which varies from run to run; dev: the GPUs), then the median and\n"
+    "maximum |error| over all points and over each of the two kinds. Rows of size 0 (empty calls) are\n"
+    "not compared. NCCL settings the log reports (NCCL_ALGO, NCCL_PROTO, NCCL_NVLS_ENABLE, ...) apply\n"
+    "unless already set in the environment. NCCL runs with the element type, reduction operator and root\n"
+    "of the log's rows; a log holding several sweeps (nccl-tests -d all, -o all, -r -1) is compared sweep\n"
+    "by sweep.");
   g_option_context_add_main_entries(ctx, entries, NULL);
   GError *err = NULL;
   int rc = 2;
