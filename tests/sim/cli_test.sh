@@ -52,6 +52,18 @@ got=$("$tools/host-plateau.sh" "$data/measured/h200x4/g4_all_gather_default.log"
 want=$(awk '$1 ~ /^[0-9]+$/ && $1 <= 4096 { print $5; print $8 }' "$tmp/c" | sort -g |
        awk '{ a[NR] = $1 } END { printf "%.2f %d", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2, NR }')
 [ -n "$got" ] && [ "$got" = "$want" ] || fail "host-plateau.sh: '$got', compare's rows give '$want'"
+# tools/accuracy.sh over a directory: a measured log is compared (all points and the GPU-bound ones, the
+# same counts as compare's summary), a build log beside it is skipped, and the run succeeds
+mkdir -p "$tmp/acc"
+cp "$topo" "$tmp/acc/topo.xml"
+cp "$data/measured/h200x4/g4_all_gather_default.log" "$tmp/acc/"
+echo "make: building all_reduce_perf" >"$tmp/acc/build.log"
+CCSIM=$ccsim "$tools/accuracy.sh" "$tmp/acc" >"$tmp/acc.out" 2>&1 || fail "accuracy.sh failed: $(tail -2 "$tmp/acc.out")"
+grep -q '^build.log .*skipped' "$tmp/acc.out" || fail "accuracy.sh did not skip a build log"
+n_all=$(awk '/^# compared/ { print $3 }' "$tmp/c")
+n_gpu=$(awk '/^# bound by the GPUs:/ { print $6 }' "$tmp/c")
+awk -v a="$n_all" -v g="$n_gpu" '$1 == "ALL" { found = 1; if ($4 != a || $7 != g) bad = 1 } END { exit !found || bad }' \
+  "$tmp/acc.out" || fail "accuracy.sh totals differ from compare's ($n_all, $n_gpu): $(tail -1 "$tmp/acc.out")"
 "$tools/host-plateau.sh" "$tmp/none.log" 2>"$tmp/e" && fail "host-plateau.sh: a missing log did not fail"
 grep -q "cannot read" "$tmp/e" || fail "host-plateau.sh: no clear error for a missing log"
 
