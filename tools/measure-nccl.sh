@@ -9,7 +9,7 @@
 #   - nvidia-smi, topo -m, nvlink status, the NCCL library's version.
 # Everything goes into one tarball, OUTDIR/measure-gG.tar.gz, with a README of how it was taken.
 #
-# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu|shm|shmstep|llsteps|llthreads|llsize|blocking|treech|hostcpu|hostloop|chainthreads]
+# Usage: tools/measure-nccl.sh NCCL_TESTS_SRC GPUS OUTDIR [quick|calibrate|direct|launch|threads|periter|devicefit|p2p|nthreads|dtypes|onegpu|shm|shmstep|llsteps|llthreads|llsize|blocking|treech|hostcpu|hostloop|chainthreads|shmload]
 #   quick: -e 1G instead of 8G for the variant sweeps (to fit a short lease).
 #   calibrate: instead of the sets above, the sets that separate the model's causes: repeated default
 #     sweeps in fresh processes (run-to-run spread), CUDA-graph launches (-G 1) and one thread per GPU
@@ -79,6 +79,9 @@
 #   chainthreads: do consecutive calls overlap with one host thread as with one thread per GPU? broadcast,
 #     reduce (chains) and all_gather (a ring, the control) 4 - 256 MiB on 3 and all GPUs, one thread (-g G)
 #     against one thread per GPU (-t G -g 1), twice each in fresh processes.
+#   shmload: what bounds GPUs exchanging data through host memory (NCCL_P2P_DISABLE=1), one host thread per
+#     GPU, 64 MiB - 1 GiB: chains and rings of every kind on 2 GPUs, all_reduce on other pairs (0,2 and
+#     0,3), chains and rings on 3 GPUs, and on all GPUs broadcast and all_gather on 2, 8 and NCCL's channels.
 #   blocking: nccl-tests' other timing modes next to its default loop, 8 B - 256 MiB in one process: a
 #     stream sync after every call (-z 3, barrier not timed; -z 2), also with one host thread per GPU and
 #     on the first 2 GPUs, and CUDA-graph launches (-G 1) with and without NCCL_GRAPH_REGISTER=0 (does
@@ -484,6 +487,36 @@ if [ "$quick" = llsteps ]; then
   operations are in ../h200x4-calibrate).
 - g<G>_all_reduce_<PROTO>_ch1.log: the first G GPUs, one channel.
 - g<G>_all_reduce_TREE_<PROTO>_ch1.log: the same with NCCL_ALGO=TREE.
+EOF
+fi
+
+if [ "$quick" = shmload ]; then
+  export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,TUNING,ENV NCCL_P2P_DISABLE=1
+  sl=(-b 64M -e 1G -f 4 -c 0)
+  for op in broadcast reduce all_gather reduce_scatter all_reduce; do
+    run g2_${op} ${op}_perf "${sl[@]}" -t 2 -g 1
+  done
+  for pair in 0,2 0,3; do
+    CUDA_VISIBLE_DEVICES=$pair run pair${pair/,/}_all_reduce all_reduce_perf "${sl[@]}" -t 2 -g 1
+  done
+  CUDA_VISIBLE_DEVICES=0,2 run pair02_broadcast broadcast_perf "${sl[@]}" -t 2 -g 1
+  if [ "$gpus" -ge 3 ]; then
+    for op in broadcast all_gather all_reduce; do
+      run g3_${op} ${op}_perf "${sl[@]}" -t 3 -g 1
+    done
+  fi
+  NCCL_GRAPH_DUMP_FILE="$logs/graph.xml" run g${gpus}_all_gather all_gather_perf "${sl[@]}" -t "$gpus" -g 1
+  run g${gpus}_broadcast broadcast_perf "${sl[@]}" -t "$gpus" -g 1
+  for ch in 2 8; do
+    for op in broadcast all_gather; do
+      NCCL_MIN_NCHANNELS=$ch NCCL_MAX_NCHANNELS=$ch run g${gpus}_${op}_ch$ch ${op}_perf "${sl[@]}" -t "$gpus" -g 1
+    done
+  done
+  finish shmload "what bounds GPUs exchanging data through host memory (NCCL_P2P_DISABLE=1)" \
+    "NCCL_P2P_DISABLE=1, one host thread per GPU (-t G -g 1, device time), float, sum, -b 64M -e 1G -f 4 -c 0." <<EOF
+- g<G>_<op>.log: the first G GPUs, NCCL's channels; g<G>_<op>_ch<N>.log: NCCL_MIN_NCHANNELS=NCCL_MAX_NCHANNELS=N.
+- pair<AB>_<op>.log: CUDA_VISIBLE_DEVICES=A,B (is a pair of GPUs bound differently from another pair?).
+- graph.xml: NCCL_GRAPH_DUMP_FILE of the all-GPU all_gather run (the rings' order).
 EOF
 fi
 
