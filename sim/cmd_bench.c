@@ -29,7 +29,8 @@ int cmd_bench(int argc, char **argv) {
     {"nodes", 'N', 0, G_OPTION_ARG_INT, &nodes, "virtual nodes (default 1)", "N"},
     {"gpus", 'g', 0, G_OPTION_ARG_INT, &gpus, "GPUs per node (default: all in the topology)", "G"},
     {"gpus-per-thread", 0, 0, G_OPTION_ARG_INT, &per_thread, "GPUs one host thread drives, as nccl-tests' -g "
-     "(default: all GPUs of a node, i.e. one process with -g G; 1 for one process per GPU)", "N"},
+     "(default: all GPUs of a node, i.e. one process with -g G; 1 for one process per GPU, where consecutive "
+     "calls also overlap on the GPUs)", "N"},
     {"cudagraph", 'G', 0, G_OPTION_ARG_INT, &graph, "as nccl-tests' -G: the calls replayed from a CUDA graph "
      "(no host enqueue per call; default 0: launched one by one)", "N"},
     {"iters", 'n', 0, G_OPTION_ARG_INT, &iters, "iterations nccl-tests would run (printed in the header; the "
