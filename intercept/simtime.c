@@ -271,6 +271,19 @@ static int64_t instance_earliest_ns(const struct st_instance *in) {
   return start;
 }
 
+/* The most of an instance's launches one host thread made: the GPUs one thread drives (nccl-tests -g). */
+static int members_per_thread(const struct st_instance *in) {
+  int most = 1;
+  for (guint i = 0; i < in->members->len; i++) {
+    const struct st_launch *a = g_ptr_array_index(in->members, i);
+    int same = 0;
+    for (guint k = 0; k < in->members->len; k++)
+      same += ((const struct st_launch *)g_ptr_array_index(in->members, k))->thread == a->thread;
+    if (same > most) most = same;
+  }
+  return most;
+}
+
 static void resolve_instance(struct st_instance *in) {
   struct simtime_outcome o;
   memset(&o, 0, sizeof o);
@@ -285,19 +298,12 @@ static void resolve_instance(struct st_instance *in) {
                                      .ntasks = l->tasks ? (int)l->tasks->len : 0};
     }
     qsort(m, n, sizeof *m, member_cmp);
-    simtime_model_instance(in->comm_id, in->nranks, m, n, &o);
+    simtime_model_instance(in->comm_id, in->nranks, m, n, members_per_thread(in), &o);
     g_free(m);
     if (!o.modelled) hack_warn_once(o.why, "ccsim run: %s: timed as zero", o.why);
   } else {
     g_strlcpy(o.op, "none", sizeof o.op);
     o.modelled = true;
-  }
-  /* One host thread launching several of the GPUs: the next call does not overlap this one (the model's
-   * rule for nlocal > 1, sim/simulate.h). */
-  for (int i = 1; i < n && o.lead_ns; i++) {
-    const struct st_launch *a = g_ptr_array_index(in->members, i);
-    for (int k = 0; k < i; k++)
-      if (((const struct st_launch *)g_ptr_array_index(in->members, k))->thread == a->thread) o.lead_ns = 0;
   }
   int64_t start = instance_earliest_ns(in);
   for (int i = 0; i < n; i++) {

@@ -200,17 +200,17 @@ struct call_time {
   int64_t duration_ns, lead_ns;
 };
 
-static int64_t simulate(struct model_comm *mc, const struct comm_decision *d, bool in_place, int64_t *lead_ns,
-                        char *why, size_t whylen) {
+static int64_t simulate(struct model_comm *mc, const struct comm_decision *d, bool in_place, int nlocal,
+                        int64_t *lead_ns, char *why, size_t whylen) {
   char key[160];
-  snprintf(key, sizeof key, "%d/%zu/%d/%d/%d/%d/%d/%d/%d", d->op, d->bytes, d->type_size, d->root, d->algo, d->proto,
-           d->nchannels, d->nthreads, in_place);
+  snprintf(key, sizeof key, "%d/%zu/%d/%d/%d/%d/%d/%d/%d/%d", d->op, d->bytes, d->type_size, d->root, d->algo, d->proto,
+           d->nchannels, d->nthreads, in_place, nlocal);
   struct call_time *cached = g_hash_table_lookup(mc->durations, key);
   if (!cached) {
     struct plan_options po = {.coarse = 0, .in_place = in_place};
     struct sim_call sc;
     GError *err = NULL;
-    if (sim_decision_estimate(mc->model, &mc->comm, d, &po, 1, &sc, &err)) {
+    if (sim_decision_estimate(mc->model, &mc->comm, d, &po, nlocal, &sc, &err)) {
       snprintf(why, whylen, "%s of %zu bytes (%s/%s): %s", comm_op_name(d->op), d->bytes,
                d->algo >= 0 ? comm_algo_name(d->algo) : "P2P", d->proto < PROTO_COUNT ? comm_proto_name(d->proto) : "?",
                err ? err->message : "?");
@@ -270,7 +270,7 @@ static bool p2p_decision(int nranks, const struct simtime_member *m, int n, stru
   return true;
 }
 
-void simtime_model_instance(uint64_t comm_id, int nranks, const struct simtime_member *m, int n,
+void simtime_model_instance(uint64_t comm_id, int nranks, const struct simtime_member *m, int n, int nlocal,
                             struct simtime_outcome *out) {
   memset(out, 0, sizeof *out);
   g_strlcpy(out->op, "none", sizeof out->op);
@@ -290,7 +290,7 @@ void simtime_model_instance(uint64_t comm_id, int nranks, const struct simtime_m
       for (int p = 0; p < PROTO_COUNT; p++) d.cost_us[a][p] = -1;
     d.nchannels = r0->tasks[0].nchannels;
     d.nthreads = r0->block;
-    int64_t ns = simulate(mc, &d, false, &out->lead_ns, out->why, sizeof out->why);
+    int64_t ns = simulate(mc, &d, false, nlocal, &out->lead_ns, out->why, sizeof out->why);
     if (ns < 0) return;
     total = ns;
     any = true;
@@ -329,7 +329,7 @@ void simtime_model_instance(uint64_t comm_id, int nranks, const struct simtime_m
       bool in_place = t->sendbuff == t->recvbuff ||
                       (op == OP_ALL_GATHER && (const char *)t->sendbuff == (const char *)t->recvbuff + (size_t)r0->rank * d.nccl_bytes);
       int64_t lead = 0;
-      int64_t ns = simulate(mc, &d, in_place, &lead, out->why, sizeof out->why);
+      int64_t ns = simulate(mc, &d, in_place, nlocal, &lead, out->why, sizeof out->why);
       if (ns < 0) return;
       total += ns;
       /* grouped calls run one after another in the launch: only the last one's head start carries over */

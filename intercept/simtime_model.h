@@ -30,8 +30,10 @@ struct simtime_outcome {
   char why[160];
 };
 
-/* Members sorted by rank; n of the communicator's nranks are present. Called with simtime's lock held. */
-void simtime_model_instance(uint64_t comm_id, int nranks, const struct simtime_member *m, int n,
+/* Members sorted by rank; n of the communicator's nranks are present; nlocal: the most of them one host
+ * thread launched (consecutive calls overlap only at 1, as in sim_call_run). Called with simtime's lock
+ * held. */
+void simtime_model_instance(uint64_t comm_id, int nranks, const struct simtime_member *m, int n, int nlocal,
                             struct simtime_outcome *out);
 /* Modelled host time of one NCCL group of `ncalls` calls issued by one thread (netmodel host costs). */
 int64_t simtime_model_host_ns(bool p2p, int ncalls);
